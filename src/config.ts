@@ -1,0 +1,100 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+
+/** The checkout's root: compiled code runs from dist/src, sources from src. */
+export const PROJECT_ROOT = resolve(__dirname, __dirname.includes(`${join('dist', 'src')}`) ? '../..' : '..');
+
+/**
+ * Where the local stack keeps its data, logs and pids. Inside the checkout
+ * (git-ignored) so two clones never share a database; the Go tool cache, which
+ * is slow to build and safe to share, lives outside it.
+ */
+export function stackHome(): string {
+  return process.env.COMPLIANCE_OPS_HOME ?? join(PROJECT_ROOT, '.stack');
+}
+
+export function toolsDir(): string {
+  return process.env.COMPLIANCE_OPS_TOOLS ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'compliance-ops', 'bin');
+}
+
+const port = z.coerce.number().int().min(1).max(65535);
+
+/** Ports of the local stack; all listen on 127.0.0.1 only. */
+export const StackPortsSchema = z.object({
+  COMPLIANCE_OPS_PG_PORT: port.default(55432),
+  COMPLIANCE_OPS_TEMPORAL_PORT: port.default(7233),
+  COMPLIANCE_OPS_TEMPORAL_UI_PORT: port.default(8233),
+  COMPLIANCE_OPS_S3_PORT: port.default(9010),
+  COMPLIANCE_OPS_S3_CONSOLE_PORT: port.default(9011),
+  COMPLIANCE_OPS_KMS_PORT: port.default(4599),
+  PORT: port.default(3100),
+});
+
+export type StackPorts = z.infer<typeof StackPortsSchema>;
+
+export function stackPorts(env: NodeJS.ProcessEnv = process.env): StackPorts {
+  return parseOrThrow(StackPortsSchema, env, 'stack ports');
+}
+
+const ConfigSchema = z.object({
+  DATABASE_URL: z.string().url().describe('the application database (tenant data)'),
+  CATALOG_DATABASE_URL: z.string().url().describe("the service's own catalog database"),
+  TEMPORAL_ADDRESS: z.string().min(3),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().default('compliance-ops'),
+  S3_ENDPOINT: z.string().url().optional(),
+  S3_REGION: z.string().default('us-east-1'),
+  S3_ACCESS_KEY_ID: z.string().min(1),
+  S3_SECRET_ACCESS_KEY: z.string().min(1),
+  S3_EXPORT_BUCKET: z.string().min(3),
+  S3_RECEIPTS_BUCKET: z.string().min(3),
+  S3_SSE_KMS_KEY_ID: z.string().min(1).describe('key id S3 uses for SSE-KMS'),
+  KMS_ENDPOINT: z.string().url().optional(),
+  KMS_REGION: z.string().default('eu-west-2'),
+  KMS_EXPORT_KEY_ARN: z.string().startsWith('arn:'),
+  KMS_RECEIPT_KEY_ARN: z.string().startsWith('arn:'),
+  KMS_CHECKPOINT_KEY_ARN: z.string().startsWith('arn:'),
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters'),
+  JWT_AUDIENCE: z.string().default('compliance-ops'),
+  JWT_ISSUER: z.string().default('compliance-ops-local'),
+  TENANT_COLUMN: z.string().default('tenant_id'),
+  DATAMAP_CONFIG: z.string().optional().describe('path of the data map override file'),
+  PORT: port.default(3100),
+  HOST: z.string().default('127.0.0.1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = Readonly<z.infer<typeof ConfigSchema>>;
+
+/** Written by `stack up`: the local stack's endpoints and generated secrets. */
+export function localStackEnvFile(): string {
+  return join(stackHome(), 'env.json');
+}
+
+/**
+ * Parses the configuration once. The process environment wins; the local
+ * stack's env file fills the gaps in development. Every problem is reported
+ * at once, naming the variable.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const file = localStackEnvFile();
+  const local = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>) : {};
+  return Object.freeze(parseOrThrow(ConfigSchema, { ...local, ...env }, 'configuration'));
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[], what: string) {
+    super(`Invalid ${what}:\n${problems.map((p) => `  - ${p}`).join('\n')}\n` +
+      'Set the variables above, or run `compliance-ops stack up` to use the local stack.');
+    this.name = 'ConfigError';
+  }
+}
+
+function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown, what: string): z.infer<S> {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  throw new ConfigError(problems, what);
+}
