@@ -66,7 +66,18 @@ const ConfigSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
-export type Config = Readonly<z.infer<typeof ConfigSchema>>;
+type ConfigValues = Readonly<z.infer<typeof ConfigSchema>>;
+
+/** The validated, frozen configuration; a class so Nest can inject it by type. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface Config extends ConfigValues {}
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export class Config {
+  constructor(values: ConfigValues) {
+    Object.assign(this, values);
+    Object.freeze(this);
+  }
+}
 
 /** Written by `stack up`: the local stack's endpoints and generated secrets. */
 export function localStackEnvFile(): string {
@@ -81,7 +92,7 @@ export function localStackEnvFile(): string {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const file = localStackEnvFile();
   const local = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>) : {};
-  return Object.freeze(parseOrThrow(ConfigSchema, { ...local, ...env }, 'configuration'));
+  return new Config(parseOrThrow(ConfigSchema, { ...local, ...env }, 'configuration'));
 }
 
 export class ConfigError extends Error {

@@ -2,6 +2,8 @@ import 'reflect-metadata';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config';
 import { stackCommand } from '../stack/stack.command';
+import { runCommands } from './run.commands';
+import { tokenCommand } from './token.command';
 
 const program = new Command('compliance-ops')
   .description('Compliance operations for a multi-tenant PostgreSQL SaaS')
@@ -9,6 +11,8 @@ const program = new Command('compliance-ops')
   .exitOverride();
 
 program.addCommand(stackCommand());
+for (const command of runCommands()) program.addCommand(command);
+program.addCommand(tokenCommand());
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof CommanderError) {

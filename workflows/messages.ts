@@ -1,0 +1,30 @@
+/**
+ * What workflows and activities say to each other. Workflows import only this
+ * file, @temporalio/workflow and activity *types*: no Node built-ins, no Nest,
+ * no pg (they are bundled and replayed deterministically).
+ */
+export type RequestStatus =
+  | 'queued' | 'running' | 'waiting_grace' | 'blocked_legal_hold' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface StatusPatch {
+  progress?: Record<string, unknown>;
+  result?: Record<string, unknown>;
+  error?: { code: string; message: string };
+  receiptId?: string;
+}
+
+export interface ExportWorkflowInput {
+  requestId: string;
+  tenantId: string;
+  subject?: { column: string; value: string };
+  format: 'csv' | 'jsonl';
+  tables?: string[];
+}
+
+/** Workflow ids are business keys: one workflow per request. */
+export const workflowIds = {
+  export: (tenantId: string, requestId: string) => `export:${tenantId}:${requestId}`,
+};
+
+/** Failure types that no retry can cure (bad input, unknown tenant…). */
+export const NON_RETRYABLE = ['bad_input', 'not_found', 'conflict', 'forbidden'];
