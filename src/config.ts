@@ -11,8 +11,8 @@ export const PROJECT_ROOT = resolve(__dirname, __dirname.includes(`${join('dist'
  * (git-ignored) so two clones never share a database; the Go tool cache, which
  * is slow to build and safe to share, lives outside it.
  */
-export function stackHome(): string {
-  return process.env.COMPLIANCE_OPS_HOME ?? join(PROJECT_ROOT, '.stack');
+export function stackHome(env: NodeJS.ProcessEnv = process.env): string {
+  return env.COMPLIANCE_OPS_HOME ?? join(PROJECT_ROOT, '.stack');
 }
 
 export function toolsDir(): string {
@@ -80,8 +80,8 @@ export class Config {
 }
 
 /** Written by `stack up`: the local stack's endpoints and generated secrets. */
-export function localStackEnvFile(): string {
-  return join(stackHome(), 'env.json');
+export function localStackEnvFile(env: NodeJS.ProcessEnv = process.env): string {
+  return join(stackHome(env), 'env.json');
 }
 
 /**
@@ -90,7 +90,7 @@ export function localStackEnvFile(): string {
  * at once, naming the variable.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const file = localStackEnvFile();
+  const file = localStackEnvFile(env);
   const local = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>) : {};
   return new Config(parseOrThrow(ConfigSchema, { ...local, ...env }, 'configuration'));
 }

@@ -11,5 +11,6 @@ export default defineConfig({
     // Integration files share one local stack; each creates its own databases.
     fileParallelism: true,
     maxWorkers: 2,
+    env: { LOG_LEVEL: 'warn', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   },
 });
