@@ -10,6 +10,7 @@ import { AuthGuard } from './http/auth.guard';
 import { ErrorFilter } from './http/error.filter';
 import { HealthController } from './http/health.controller';
 import { Metrics, MetricsController } from './http/metrics';
+import { DatamapModule } from './datamap/datamap.module';
 import { createKmsClient } from './kms/kms';
 import { RequestsModule } from './requests/requests.module';
 import { createS3Client } from './s3/s3';
@@ -50,7 +51,7 @@ export class InfrastructureModule implements OnApplicationShutdown {
 }
 
 @Module({
-  imports: [InfrastructureModule, RequestsModule],
+  imports: [InfrastructureModule, RequestsModule, DatamapModule],
   controllers: [HealthController, MetricsController],
   providers: [
     { provide: APP_GUARD, useClass: AuthGuard },

@@ -2,6 +2,9 @@ import 'reflect-metadata';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config';
 import { stackCommand } from '../stack/stack.command';
+import { datamapCommand } from '../datamap/datamap.command';
+import { seedCommand } from '../demo/seed.command';
+import { benchCommand } from './bench.command';
 import { runCommands } from './run.commands';
 import { tokenCommand } from './token.command';
 
@@ -13,6 +16,9 @@ const program = new Command('compliance-ops')
 program.addCommand(stackCommand());
 for (const command of runCommands()) program.addCommand(command);
 program.addCommand(tokenCommand());
+program.addCommand(seedCommand());
+program.addCommand(datamapCommand());
+program.addCommand(benchCommand());
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof CommanderError) {
