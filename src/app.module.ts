@@ -11,6 +11,7 @@ import { ErrorFilter } from './http/error.filter';
 import { HealthController } from './http/health.controller';
 import { Metrics, MetricsController } from './http/metrics';
 import { DatamapModule } from './datamap/datamap.module';
+import { ExportsModule } from './export/exports.module';
 import { createKmsClient } from './kms/kms';
 import { RequestsModule } from './requests/requests.module';
 import { createS3Client } from './s3/s3';
@@ -51,7 +52,7 @@ export class InfrastructureModule implements OnApplicationShutdown {
 }
 
 @Module({
-  imports: [InfrastructureModule, RequestsModule, DatamapModule],
+  imports: [InfrastructureModule, RequestsModule, DatamapModule, ExportsModule],
   controllers: [HealthController, MetricsController],
   providers: [
     { provide: APP_GUARD, useClass: AuthGuard },

@@ -1,10 +1,15 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { Config } from './config';
+import { DatamapService } from './datamap/datamap.service';
+import { AppDatabase } from './db/databases';
 import { createPool } from './db/pool';
+import { createExportActivities } from './export/export.activities';
+import { createKmsClient } from './kms/kms';
 import { createRequestActivities } from './requests/request.activities';
 import { RequestsRepository } from './requests/requests.repository';
+import { createS3Client } from './s3/s3';
 
 /** The bundled workflow code: compiled JS in production, TypeScript sources under vitest. */
 function workflowsPath(): string {
@@ -12,12 +17,26 @@ function workflowsPath(): string {
   return existsSync(join(dir, 'index.ts')) ? join(dir, 'index.ts') : join(dir, 'index.js');
 }
 
+let runtimeInstalled = false;
+
+/** The SDK's own log lines (worker state changes…) only from warnings up, unless LOG_LEVEL asks for more. */
+function installRuntime(): void {
+  if (runtimeInstalled) return;
+  const level = process.env.LOG_LEVEL === 'debug' || process.env.LOG_LEVEL === 'trace' ? 'INFO' : 'WARN';
+  Runtime.install({ logger: new DefaultLogger(level) });
+  runtimeInstalled = true;
+}
+
 /** A worker with every capability's activities; the caller runs and shuts it down. */
 export async function createWorker(config: Config): Promise<{ worker: Worker; close(): Promise<void> }> {
+  installRuntime();
   const catalogPool = createPool(config.CATALOG_DATABASE_URL);
   const appPool = createPool(config.DATABASE_URL);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const requests = new RequestsRepository(catalogPool);
+  const datamap = new DatamapService(new AppDatabase(appPool), config);
+  const s3 = createS3Client(config);
+  const kms = createKmsClient(config);
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -25,12 +44,15 @@ export async function createWorker(config: Config): Promise<{ worker: Worker; cl
     workflowsPath: workflowsPath(),
     activities: {
       ...createRequestActivities(requests),
+      ...createExportActivities({ config, appPool, s3, kms, loadDataMap: () => datamap.load() }),
     },
   });
   return {
     worker,
     async close() {
       await connection.close();
+      s3.destroy();
+      kms.destroy();
       await Promise.allSettled([catalogPool.end(), appPool.end()]);
     },
   };

@@ -1,5 +1,6 @@
 import { ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { ExportActivities } from '../src/export/export.activities';
+import type { ExportResult } from '../src/export/export.types';
 import type { RequestActivities } from '../src/requests/request.activities';
 import { ExportWorkflowInput, NON_RETRYABLE } from './messages';
 
@@ -22,7 +23,7 @@ function describe(error: unknown): { code: string; message: string } {
 }
 
 /** Export one tenant's (or one subject's) data to an encrypted object in S3. */
-export async function exportWorkflow(input: ExportWorkflowInput): Promise<Record<string, unknown>> {
+export async function exportWorkflow(input: ExportWorkflowInput): Promise<ExportResult> {
   await markRequest(input.requestId, 'running');
   try {
     const result = await runExport(input);

@@ -8,7 +8,7 @@ export type RequestStatus =
 
 export interface StatusPatch {
   progress?: Record<string, unknown>;
-  result?: Record<string, unknown>;
+  result?: unknown;
   error?: { code: string; message: string };
   receiptId?: string;
 }

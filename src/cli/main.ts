@@ -4,6 +4,8 @@ import { ConfigError } from '../config';
 import { stackCommand } from '../stack/stack.command';
 import { datamapCommand } from '../datamap/datamap.command';
 import { seedCommand } from '../demo/seed.command';
+import { decryptCommand } from '../export/decrypt.command';
+import { exportCommand } from '../export/export.command';
 import { benchCommand } from './bench.command';
 import { runCommands } from './run.commands';
 import { tokenCommand } from './token.command';
@@ -18,6 +20,8 @@ for (const command of runCommands()) program.addCommand(command);
 program.addCommand(tokenCommand());
 program.addCommand(seedCommand());
 program.addCommand(datamapCommand());
+program.addCommand(exportCommand());
+program.addCommand(decryptCommand());
 program.addCommand(benchCommand());
 
 program.parseAsync(process.argv).catch((error: unknown) => {

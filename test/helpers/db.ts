@@ -18,14 +18,15 @@ function withDatabase(url: string, database: string): string {
 }
 
 /** A fresh database on the local stack's Postgres, for one test file. */
-export async function createScratchDatabase(prefix: string, template?: string): Promise<ScratchDatabase> {
+export async function createScratchDatabase(prefix: string, template?: string, owner?: string): Promise<ScratchDatabase> {
   const endpoints = localEndpoints();
   const name = `t_${prefix}_${randomBytes(4).toString('hex')}`.toLowerCase();
   const admin = new Client({ connectionString: endpoints.adminUrl });
   await admin.connect();
   try {
     const from = template ? ` TEMPLATE ${escapeIdentifier(template)}` : '';
-    await admin.query(`CREATE DATABASE ${escapeIdentifier(name)}${from}`);
+    const ownedBy = owner ? ` OWNER ${escapeIdentifier(owner)}` : '';
+    await admin.query(`CREATE DATABASE ${escapeIdentifier(name)}${from}${ownedBy}`);
   } finally {
     await admin.end();
   }

@@ -1,0 +1,99 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { S3Client } from '@aws-sdk/client-s3';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBody, ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Client as TemporalClient, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { z } from 'zod';
+import { Config } from '../config';
+import { DatamapService } from '../datamap/datamap.service';
+import { AppDatabase } from '../db/databases';
+import { badInput, conflict, notFound } from '../errors';
+import { Allow } from '../http/access';
+import type { AuthenticatedRequest } from '../http/auth.guard';
+import { openApiSchema, ZodPipe } from '../http/zod-body';
+import { Requests } from '../requests/requests.controller';
+import { RequestView } from '../requests/request.types';
+import { parseTenantId, requireTenant } from '../tenants/tenants';
+import { ExportWorkflowInput, workflowIds } from '../../workflows/messages';
+import { presignExport } from './download';
+
+const ExportBody = z.strictObject({
+  subject: z.strictObject({ column: z.string().min(1).max(63), value: z.string().min(1).max(512) }).optional(),
+  format: z.enum(['csv', 'jsonl']).default('csv'),
+  tables: z.array(z.string().min(1).max(63)).min(1).max(200).optional(),
+});
+type ExportBody = z.infer<typeof ExportBody>;
+
+const IdempotencyKey = z.string().regex(/^[\w.:-]{1,128}$/);
+
+@ApiTags('exports')
+@Controller('v1')
+export class ExportsController {
+  constructor(
+    private readonly config: Config,
+    private readonly app: AppDatabase,
+    private readonly datamap: DatamapService,
+    private readonly requests: Requests,
+    private readonly temporal: TemporalClient,
+    private readonly s3: S3Client,
+  ) {}
+
+  @Post('tenants/:tenantId/exports')
+  @HttpCode(202)
+  @Allow('operator', 'tenant-admin')
+  @ApiBody({ schema: openApiSchema(ExportBody) })
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'same key and body → the first request' })
+  @ApiAcceptedResponse({ description: 'the export request, queued' })
+  async create(
+    @Param('tenantId') rawTenantId: string,
+    @Body(new ZodPipe(ExportBody)) body: ExportBody,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Req() req: AuthenticatedRequest,
+  ): Promise<RequestView> {
+    if (idempotencyKey !== undefined && !IdempotencyKey.safeParse(idempotencyKey).success) {
+      throw badInput('invalid_idempotency_key', 'Idempotency-Key is 1–128 letters, digits, `_ . : -`');
+    }
+    const map = await this.datamap.load();
+    const tenantId = parseTenantId(map, rawTenantId);
+    const exportable = new Set(map.tables.filter((t) => t.kind !== 'global').map((t) => t.name));
+    const unknown = (body.tables ?? []).filter((t) => !exportable.has(t));
+    if (unknown.length > 0) throw badInput('unknown_table', `not a tenant table of the data map: ${unknown.join(', ')}`);
+    if (body.subject && !(map.subject?.identityColumns ?? []).includes(body.subject.column)) {
+      throw badInput('unknown_subject_column', `subjects are identified by ${map.subject?.identityColumns.join(', ') ?? 'nothing (no subject table in the data map)'}`);
+    }
+    await requireTenant(this.app.pool, map, tenantId);
+
+    const id = randomUUID();
+    const workflowId = workflowIds.export(tenantId, id);
+    const { request, created } = await this.requests.create({
+      id, kind: 'export', tenantId, workflowId,
+      params: { format: body.format, tables: body.tables ?? null, subject: body.subject ? { column: body.subject.column } : null },
+      requestedBy: req.principal!.subject,
+      idempotencyKey,
+      bodySha256: createHash('sha256').update(JSON.stringify({ tenantId, body })).digest('hex'),
+    }, req.ip);
+    if (created) {
+      const input: ExportWorkflowInput = { requestId: id, tenantId, format: body.format, subject: body.subject, tables: body.tables };
+      try {
+        await this.temporal.workflow.start('exportWorkflow', { workflowId, taskQueue: this.config.TEMPORAL_TASK_QUEUE, args: [input] });
+      } catch (error) {
+        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      }
+    }
+    return request;
+  }
+
+  @Get('exports/:id/download')
+  @Allow('operator', 'tenant-admin')
+  @ApiOkResponse({ description: 'short-lived presigned URLs of the export objects' })
+  async download(@Param('id') id: string, @Req() req: AuthenticatedRequest) {
+    if (!z.uuid().safeParse(id).success) throw badInput('invalid_request_id', 'an export id is a UUID');
+    const request = await this.requests.get(id);
+    if (!request || request.kind !== 'export' ||
+      (req.principal?.role === 'tenant-admin' && request.tenantId !== req.principal.tenantId)) {
+      throw notFound('export_not_found', `no export ${id}`);
+    }
+    if (request.status !== 'succeeded') throw conflict('export_not_ready', `the export is ${request.status}`);
+    return presignExport(this.s3, this.config, request);
+  }
+}

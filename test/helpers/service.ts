@@ -1,0 +1,50 @@
+import { randomBytes } from 'node:crypto';
+import { Worker } from '@temporalio/worker';
+import { loadConfig } from '../../src/config';
+import { DEMO_DATAMAP_CONFIG } from '../../src/datamap/datamap.config';
+import { migrate } from '../../src/db/migrate';
+import { seedDemo, SeedResult } from '../../src/demo/generator';
+import { LOCAL_PG_SERVICE_ROLE } from '../../src/stack/endpoints';
+import { createWorker } from '../../src/worker';
+import { startTestApi, TestApi } from './api';
+import { createScratchDatabase, ScratchDatabase } from './db';
+
+export interface TestService {
+  api: TestApi;
+  worker: Worker;
+  app: ScratchDatabase;
+  catalog: ScratchDatabase;
+  demo: SeedResult;
+  close(): Promise<void>;
+}
+
+/**
+ * The whole service against the real stack, fenced for one test file: its own
+ * demo database, its own catalog and its own Temporal task queue, so no other
+ * worker (a developer's `npm start`, another test file) picks up its tasks.
+ */
+export async function startTestService(prefix: string, shape = { seed: 7, tenants: 4, rowsPerTenant: 400 }): Promise<TestService> {
+  const app = await createScratchDatabase(`${prefix}_app`);
+  const catalog = await createScratchDatabase(`${prefix}_cat`, undefined, LOCAL_PG_SERVICE_ROLE);
+  const demo = await seedDemo(app.adminUrl, shape);
+  await migrate(catalog.serviceUrl);
+  Object.assign(process.env, {
+    DATABASE_URL: app.serviceUrl,
+    CATALOG_DATABASE_URL: catalog.serviceUrl,
+    DATAMAP_CONFIG: DEMO_DATAMAP_CONFIG,
+    TEMPORAL_TASK_QUEUE: `test-${prefix}-${randomBytes(4).toString('hex')}`,
+  });
+  const api = await startTestApi();
+  const { worker, close: closeWorker } = await createWorker(loadConfig());
+  const running = worker.run();
+  return {
+    api, worker, app, catalog, demo,
+    async close() {
+      await api.close();
+      worker.shutdown();
+      await running;
+      await closeWorker();
+      await Promise.all([app.drop(), catalog.drop()]);
+    },
+  };
+}
