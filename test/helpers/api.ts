@@ -3,6 +3,7 @@ import { createApi } from '../../src/api';
 import { Role } from '../../src/auth/principal';
 import { mintToken } from '../../src/auth/tokens';
 import { loadConfig } from '../../src/config';
+import { migrate } from '../../src/db/migrate';
 
 export interface TestApi {
   url: string;
@@ -13,10 +14,12 @@ export interface TestApi {
 
 /** The real API on an ephemeral port, against the local stack. */
 export async function startTestApi(): Promise<TestApi> {
+  const config = loadConfig();
+  // The API migrates at start (compliance-ops api); so does its test double.
+  await migrate(config.CATALOG_DATABASE_URL);
   const app = await createApi();
   await app.listen(0, '127.0.0.1');
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
-  const config = loadConfig();
   return {
     url,
     app,
