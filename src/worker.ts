@@ -7,6 +7,7 @@ import { AppDatabase } from './db/databases';
 import { createPool } from './db/pool';
 import { createExportActivities } from './export/export.activities';
 import { createKmsClient } from './kms/kms';
+import { throttledProgress } from './requests/progress-reporter';
 import { createRequestActivities } from './requests/request.activities';
 import { RequestsRepository } from './requests/requests.repository';
 import { createS3Client } from './s3/s3';
@@ -44,7 +45,9 @@ export async function createWorker(config: Config): Promise<{ worker: Worker; cl
     workflowsPath: workflowsPath(),
     activities: {
       ...createRequestActivities(requests),
-      ...createExportActivities({ config, appPool, s3, kms, loadDataMap: () => datamap.load() }),
+      ...createExportActivities({
+        config, appPool, s3, kms, loadDataMap: () => datamap.load(), reportProgress: throttledProgress(requests),
+      }),
     },
   });
   return {

@@ -12,7 +12,7 @@ const { markRequest } = proxyActivities<RequestActivities>({
 /** A long streaming activity: the heartbeat carries the resume cursor, so a retry continues. */
 const { runExport } = proxyActivities<ExportActivities>({
   startToCloseTimeout: '6 hours',
-  heartbeatTimeout: '60 seconds',
+  heartbeatTimeout: '20 seconds',
   retry: { maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
 });
 

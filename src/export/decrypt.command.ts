@@ -37,7 +37,7 @@ export function decryptCommand(): Command {
 function formatSummary(summary: DecryptSummary, out: string): string {
   const scope = summary.scope.kind === 'tenant' ? 'whole tenant' : `one subject (by ${summary.scope.column})`;
   const width = Math.max(...summary.files.map((f) => f.path.length));
-  const lines = summary.files.map((f) => `  ${f.path.padEnd(width)}  ${f.rows === null ? '' : `${f.rows} rows, `}${f.bytes} bytes`);
+  const lines = summary.files.map((f) => `  ${f.path.padEnd(width)}  ${f.rows === null ? '' : `${f.rows} row${f.rows === 1 ? '' : 's'}, `}${f.bytes} bytes`);
   return [
     `Export ${summary.requestId} of tenant ${summary.tenantId} (${scope}), snapshot ${summary.snapshotTakenAt.join(', ')}`,
     `Signature: valid (${summary.signedBy})${summary.consistent ? '' : '; tables were read at more than one snapshot (resumed export)'}`,

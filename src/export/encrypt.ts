@@ -26,6 +26,8 @@ import {
 export const EXPORT_SUITE = AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY;
 export const EXPORT_SUITE_NAME = 'ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY';
 export const FRAME_BYTES = 256 * 1024;
+/** Decryption refuses larger frames: a hostile message cannot make it buffer more than this. */
+const MAX_FRAME_BYTES = 1024 * 1024;
 
 const esdk = buildClient({ commitmentPolicy: CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT, maxEncryptedDataKeys: 1 });
 
@@ -55,7 +57,7 @@ export async function encryptBuffer(keyring: KeyringNode, context: EncryptionCon
  * from another tenant or request yields nothing.
  */
 export function decryptStream(keyring: KeyringNode, expected: EncryptionContext): Duplex {
-  const stream = esdk.decryptUnsignedMessageStream(new RequiredContextCmm(keyring, expected), { maxBodySize: FRAME_BYTES });
+  const stream = esdk.decryptUnsignedMessageStream(new RequiredContextCmm(keyring, expected), { maxBodySize: MAX_FRAME_BYTES });
   // The SDK re-emits internal failures on this stream even after it was
   // destroyed; a standing listener keeps a late one from crashing the process.
   stream.on('error', () => undefined);

@@ -18,6 +18,8 @@ export interface ExportActivityDependencies extends ExportDependencies {
   loadDataMap(): Promise<DataMap>;
   /** tuning for tests and benchmarks; production uses the defaults */
   options?: Pick<ExportOptions, 'parallelTables' | 'chunkBytes' | 'compressionLevel'>;
+  /** where `GET /v1/requests/{id}` reads live progress from (the catalog); throttled by the caller */
+  reportProgress?(requestId: string, progress: ExportProgress): void;
 }
 
 /** What every heartbeat carries: the latest progress, and the cursor a retry resumes from. */
@@ -49,6 +51,7 @@ export function createExportActivities(deps: ExportActivityDependencies) {
           onProgress(progress) {
             beat.progress = progress;
             activity?.heartbeat(beat);
+            deps.reportProgress?.(input.requestId, progress);
           },
           onCursor(cursor) {
             beat.cursor = cursor;
@@ -56,7 +59,11 @@ export function createExportActivities(deps: ExportActivityDependencies) {
           },
         });
       } catch (error) {
-        if (activity?.cancellationDetails?.cancelRequested) await discard(deps, input);
+        if (activity?.cancellationSignal.aborted) {
+          if (activity.cancellationDetails?.cancelRequested) await discard(deps, input);
+          // Rethrow Temporal's own CancelledFailure, so the workflow sees a cancellation, not a failure.
+          throw activity.cancellationSignal.reason;
+        }
         throw toActivityFailure(error);
       }
     },

@@ -13,7 +13,8 @@ import { exportPrefix, MANIFEST_KEY } from './layout';
 import { planExport, TableCopy } from './plan';
 import { readVerifiedManifest } from './read-manifest';
 import { buildSchemaFile } from './schema-file';
-import { openExportSnapshot, runBounded } from './snapshot';
+import { runBounded } from './run-bounded';
+import { openExportSnapshot } from './snapshot';
 
 export interface ExportDependencies {
   config: Config;

@@ -1,4 +1,4 @@
-import { Pool, PoolClient, escapeIdentifier } from 'pg';
+import { Client, Pool, PoolClient, escapeIdentifier } from 'pg';
 import { notFound } from '../errors';
 import { DataMap } from '../datamap/datamap.types';
 import { qualified } from './plan-sql';
@@ -23,10 +23,15 @@ export interface ExportSnapshot {
  * imports, so all tables agree on one instant however they are scheduled. The
  * transaction must stay open until every COPY has imported the snapshot; we
  * hold it for the whole export (it is idle and read-only, holding no locks).
- * Fails with tenant_not_found when the tenants table has no such tenant.
+ * It runs on its own connection, outside the pool: holding a pooled
+ * connection while waiting for more from the same pool deadlocks once enough
+ * exports run at once. Fails with tenant_not_found for an unknown tenant.
  */
 export async function openExportSnapshot(pool: Pool, map: DataMap, tenantId: string): Promise<ExportSnapshot> {
-  const client = await pool.connect();
+  // pool.options, not a copy: the pool keeps the password as a non-enumerable property.
+  const client = new Client(pool.options);
+  client.on('error', () => undefined); // a dropped connection surfaces as the next query's error
+  await client.connect();
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
     await client.query(`SELECT set_config('app.current_tenant_id', $1, true)`, [tenantId]);
@@ -46,12 +51,11 @@ export async function openExportSnapshot(pool: Pool, map: DataMap, tenantId: str
         if (released) return;
         released = true;
         await client.query('COMMIT').catch(() => undefined);
-        client.release();
+        await client.end().catch(() => undefined);
       },
     };
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    client.release();
+    await client.end().catch(() => undefined);
     throw error;
   }
 }
@@ -97,26 +101,4 @@ export async function withSnapshotTransaction<T>(
 function escapeSnapshotId(id: string): string {
   if (!/^[0-9A-F]+-[0-9A-F]+(-[0-9]+)?$/i.test(id)) throw new Error(`Unexpected snapshot id format: ${id}`);
   return `'${id}'`;
-}
-
-/** Runs tasks with at most `limit` at once; the first failure stops new starts and is rethrown. */
-export async function runBounded<T>(tasks: Array<() => Promise<T>>, limit: number): Promise<T[]> {
-  const results: T[] = new Array(tasks.length);
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (!failed && next < tasks.length) {
-      const index = next++;
-      try {
-        results[index] = await tasks[index]();
-      } catch (error) {
-        failed = true;
-        throw error;
-      }
-    }
-  };
-  const settled = await Promise.allSettled(Array.from({ length: Math.min(limit, tasks.length) }, worker));
-  const rejected = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (rejected) throw rejected.reason;
-  return results;
 }

@@ -32,23 +32,33 @@ export async function deleteKeys(s3: S3Client, bucket: string, keys: string[]): 
   }
 }
 
-/** Aborts multipart uploads left under `prefix` (a crashed process cannot abort its own). */
-export async function abortMultipartUploads(s3: S3Client, bucket: string, prefix: string): Promise<number> {
-  let aborted = 0;
+/**
+ * Unfinished multipart uploads under `prefix`. MinIO matches `Prefix` here
+ * only against whole object keys, so we list the bucket's uploads and filter
+ * ourselves; the same code is right on S3.
+ */
+export async function listMultipartUploads(s3: S3Client, bucket: string, prefix: string): Promise<Array<{ key: string; uploadId: string }>> {
+  const found: Array<{ key: string; uploadId: string }> = [];
   let keyMarker: string | undefined;
   let uploadIdMarker: string | undefined;
   do {
-    const page = await s3.send(
-      new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
-    );
+    const page = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }));
     for (const upload of page.Uploads ?? []) {
-      await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: upload.Key, UploadId: upload.UploadId }));
-      aborted++;
+      if (upload.Key?.startsWith(prefix) && upload.UploadId) found.push({ key: upload.Key, uploadId: upload.UploadId });
     }
     keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
     uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
   } while (keyMarker);
-  return aborted;
+  return found;
+}
+
+/** Aborts multipart uploads left under `prefix` (a crashed process cannot abort its own). */
+export async function abortMultipartUploads(s3: S3Client, bucket: string, prefix: string): Promise<number> {
+  const uploads = await listMultipartUploads(s3, bucket, prefix);
+  for (const { key, uploadId } of uploads) {
+    await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
+  }
+  return uploads.length;
 }
 
 /** Removes everything under `prefix`: objects and unfinished multipart uploads. */
