@@ -57,6 +57,9 @@ const ConfigSchema = z.object({
   KMS_RECEIPT_KEY_ARN: z.string().startsWith('arn:'),
   KMS_CHECKPOINT_KEY_ARN: z.string().startsWith('arn:'),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters'),
+  SUBJECT_HASH_SECRET: z.string().min(32, 'must be at least 32 characters')
+    .describe('keys the hashes that name data subjects in tombstones and receipts; never change it'),
+  RECEIPTS_LOG_ORIGIN: z.string().min(3).default('compliance-ops.local/receipts'),
   JWT_AUDIENCE: z.string().default('compliance-ops'),
   JWT_ISSUER: z.string().default('compliance-ops-local'),
   TENANT_COLUMN: z.string().default('tenant_id'),

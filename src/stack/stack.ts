@@ -19,9 +19,9 @@ type Log = (line: string) => void;
  */
 function localEnv(endpoints: LocalEndpoints): Record<string, string> {
   const file = localStackEnvFile();
-  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
+  const existing = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>) : {};
   const keys = newKeyIds();
-  const env = {
+  const fresh: Record<string, string> = {
     DATABASE_URL: endpoints.demoUrl,
     CATALOG_DATABASE_URL: endpoints.catalogUrl,
     TEMPORAL_ADDRESS: endpoints.temporalAddress,
@@ -38,9 +38,14 @@ function localEnv(endpoints: LocalEndpoints): Record<string, string> {
     KMS_RECEIPT_KEY_ARN: keyArn(keys.receipts),
     KMS_CHECKPOINT_KEY_ARN: keyArn(keys.checkpoints),
     JWT_SECRET: randomBytes(32).toString('base64url'),
+    SUBJECT_HASH_SECRET: randomBytes(32).toString('base64url'),
   };
-  mkdirSync(stackHome(), { recursive: true });
-  writeFileSync(file, JSON.stringify(env, null, 2), { mode: 0o600 });
+  // Values made earlier are kept (keys, secrets and data depend on them); settings added since are filled in.
+  const env = { ...fresh, ...existing };
+  if (Object.keys(env).length !== Object.keys(existing).length) {
+    mkdirSync(stackHome(), { recursive: true });
+    writeFileSync(file, JSON.stringify(env, null, 2), { mode: 0o600 });
+  }
   return env;
 }
 
