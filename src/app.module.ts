@@ -11,8 +11,10 @@ import { ErrorFilter } from './http/error.filter';
 import { HealthController } from './http/health.controller';
 import { Metrics, MetricsController } from './http/metrics';
 import { DatamapModule } from './datamap/datamap.module';
+import { ErasuresModule } from './erasure/erasures.module';
 import { ExportsModule } from './export/exports.module';
 import { createKmsClient } from './kms/kms';
+import { ReceiptsModule } from './receipts/receipts.module';
 import { RequestsModule } from './requests/requests.module';
 import { createS3Client } from './s3/s3';
 
@@ -52,7 +54,7 @@ export class InfrastructureModule implements OnApplicationShutdown {
 }
 
 @Module({
-  imports: [InfrastructureModule, RequestsModule, DatamapModule, ExportsModule],
+  imports: [InfrastructureModule, RequestsModule, DatamapModule, ExportsModule, ErasuresModule, ReceiptsModule],
   controllers: [HealthController, MetricsController],
   providers: [
     { provide: APP_GUARD, useClass: AuthGuard },

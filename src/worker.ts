@@ -5,8 +5,11 @@ import { Config } from './config';
 import { DatamapService } from './datamap/datamap.service';
 import { AppDatabase } from './db/databases';
 import { createPool } from './db/pool';
+import { createClosingActivities } from './erasure/closing.activities';
+import { createErasureActivities } from './erasure/erasure.activities';
 import { createExportActivities } from './export/export.activities';
 import { createKmsClient } from './kms/kms';
+import { ReceiptsService } from './receipts/receipts.service';
 import { throttledProgress } from './requests/progress-reporter';
 import { createRequestActivities } from './requests/request.activities';
 import { RequestsRepository } from './requests/requests.repository';
@@ -38,6 +41,8 @@ export async function createWorker(config: Config): Promise<{ worker: Worker; cl
   const datamap = new DatamapService(new AppDatabase(appPool), config);
   const s3 = createS3Client(config);
   const kms = createKmsClient(config);
+  const loadDataMap = () => datamap.load();
+  const receipts = ReceiptsService.fromConfig(config, { pool: catalogPool, kms, s3 });
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -46,8 +51,10 @@ export async function createWorker(config: Config): Promise<{ worker: Worker; cl
     activities: {
       ...createRequestActivities(requests),
       ...createExportActivities({
-        config, appPool, s3, kms, loadDataMap: () => datamap.load(), reportProgress: throttledProgress(requests),
+        config, appPool, s3, kms, loadDataMap, reportProgress: throttledProgress(requests),
       }),
+      ...createErasureActivities({ appPool, catalogPool, loadDataMap, subjectHashSecret: config.SUBJECT_HASH_SECRET }),
+      ...createClosingActivities({ config, s3, receipts, loadDataMap }),
     },
   });
   return {

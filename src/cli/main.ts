@@ -5,7 +5,10 @@ import { stackCommand } from '../stack/stack.command';
 import { datamapCommand } from '../datamap/datamap.command';
 import { seedCommand } from '../demo/seed.command';
 import { decryptCommand } from '../export/decrypt.command';
+import { eraseCommand } from '../erasure/erase.command';
 import { exportCommand } from '../export/export.command';
+import { receiptsCommand } from '../receipts/receipts.command';
+import { verifyCommand } from '../receipts/verify/verify.command';
 import { benchCommand } from './bench.command';
 import { runCommands } from './run.commands';
 import { tokenCommand } from './token.command';
@@ -22,6 +25,9 @@ program.addCommand(seedCommand());
 program.addCommand(datamapCommand());
 program.addCommand(exportCommand());
 program.addCommand(decryptCommand());
+program.addCommand(eraseCommand());
+program.addCommand(verifyCommand());
+program.addCommand(receiptsCommand());
 program.addCommand(benchCommand());
 
 program.parseAsync(process.argv).catch((error: unknown) => {

@@ -17,11 +17,16 @@ export const SCHEMA_PATH = 'schema.json';
 
 const REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 
+/** Every export of one tenant: what erasure shreds. */
+export function exportsPrefixOfTenant(tenantId: string): string {
+  return `tenants/${encodeURIComponent(tenantId)}/exports/`;
+}
+
 export function exportPrefix(tenantId: string, requestId: string): string {
   if (!REQUEST_ID.test(requestId) || requestId.includes('..')) {
     throw badInput('invalid_request_id', 'Request ids are 1–128 letters, digits, `_`, `-`, `.` or `:`.');
   }
-  return `tenants/${encodeURIComponent(tenantId)}/exports/${encodeURIComponent(requestId)}/`;
+  return `${exportsPrefixOfTenant(tenantId)}${encodeURIComponent(requestId)}/`;
 }
 
 /** Chunks sort by name in file order: `tables/users.csv.part-00003.gz.esdk`. */

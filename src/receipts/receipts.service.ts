@@ -71,6 +71,7 @@ export class ReceiptsService {
       bucket: config.S3_RECEIPTS_BUCKET,
       receiptSigner: kmsEcdsaSigner(clients.kms, config.KMS_RECEIPT_KEY_ARN),
       checkpointSigner: kmsEcdsaSigner(clients.kms, config.KMS_CHECKPOINT_KEY_ARN),
+      origin: config.RECEIPTS_LOG_ORIGIN,
       ...options,
     });
   }

@@ -71,6 +71,16 @@ export class RequestsRepository {
     }
   }
 
+  /** The erasure that holds the slot for this tenant or subject (see migration 000004), if any. */
+  async findLiveErasure(tenantId: string, subjectHash: string | null): Promise<RequestView | undefined> {
+    const { rows } = await this.pool.query<RequestRow>(
+      `SELECT ${COLUMNS} FROM requests
+        WHERE kind = 'erasure' AND tenant_id = $1 AND COALESCE(params ->> 'subjectHash', '') = COALESCE($2, '')
+          AND status NOT IN ('cancelled', 'failed')`,
+      [tenantId, subjectHash]);
+    return rows[0] && toView(rows[0]);
+  }
+
   async get(id: string): Promise<RequestView | undefined> {
     const { rows } = await this.pool.query<RequestRow>(`SELECT ${COLUMNS} FROM requests WHERE id = $1`, [id]);
     return rows[0] && toView(rows[0]);

@@ -1,0 +1,41 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { Config } from '../config';
+import { DataMap } from '../datamap/datamap.types';
+import { exportsPrefixOfTenant } from '../export/layout';
+import type { IssuedReceipt } from '../receipts/receipt.types';
+import { ReceiptsService } from '../receipts/receipts.service';
+import { deletePrefix, listKeys } from '../s3/prefix';
+import type { PurgeResult } from './erasure.activities';
+import { erasureReceiptContent, ReceiptFacts } from './erasure-receipt';
+import type { Verification } from './verify';
+
+export interface ClosingDependencies {
+  config: Config;
+  s3: S3Client;
+  receipts: ReceiptsService;
+  loadDataMap(): Promise<DataMap>;
+}
+
+/** The last steps of an erasure: shred what lives outside the database, then sign the receipt. */
+export function createClosingActivities(deps: ClosingDependencies) {
+  return {
+    /**
+     * Deletes the tenant's exports: every one of them holds the tenant's data,
+     * and every one holds a subject's too. Returns how many objects went.
+     */
+    async shredExports(input: { tenantId: string }): Promise<{ objects: number }> {
+      const prefix = exportsPrefixOfTenant(input.tenantId);
+      const objects = (await listKeys(deps.s3, deps.config.S3_EXPORT_BUCKET, prefix)).length;
+      await deletePrefix(deps.s3, deps.config.S3_EXPORT_BUCKET, prefix);
+      return { objects };
+    },
+
+    /** Idempotent: the receipt service answers a repeat for the same request with the first receipt. */
+    async issueReceipt(input: { facts: ReceiptFacts; purge: PurgeResult; verification: Verification }): Promise<IssuedReceipt> {
+      const content = erasureReceiptContent(input.facts, await deps.loadDataMap(), input.purge, input.verification);
+      return deps.receipts.issue(content);
+    },
+  };
+}
+
+export type ClosingActivities = ReturnType<typeof createClosingActivities>;

@@ -1,0 +1,58 @@
+import { Command } from 'commander';
+import { ApiClient } from '../cli/api-client';
+import { progressPrinter } from '../cli/progress';
+import type { RequestView } from '../requests/request.types';
+
+function parseSubject(value: string): { column: string; value: string } {
+  const at = value.indexOf('=');
+  if (at <= 0) throw new Error('--subject takes column=value, e.g. --subject email=ada@example.com');
+  return { column: value.slice(0, at), value: value.slice(at + 1) };
+}
+
+function parseSeconds(value: string): number {
+  const seconds = Number(value);
+  if (!Number.isInteger(seconds) || seconds < 0) throw new Error('--grace takes a whole number of seconds ≥ 0');
+  return seconds;
+}
+
+export function eraseCommand(): Command {
+  const erase = new Command('erase')
+    .description('erase a tenant, or one data subject inside it, and issue a signed receipt')
+    .argument('<tenant>', 'tenant id')
+    .requiredOption('--reason <text>', 'why (recorded in the receipt)')
+    .option('--subject <column=value>', 'only this data subject', parseSubject)
+    .option('--grace <seconds>', 'grace period during which the erasure can be cancelled', parseSeconds, 0)
+    .option('--wait', 'wait for the receipt, showing progress')
+    .action(async (tenant: string, options: { reason: string; subject?: { column: string; value: string }; grace: number; wait?: boolean }) => {
+      const api = await ApiClient.fromEnvironment();
+      const request = await api.call<RequestView>('POST', `/v1/tenants/${encodeURIComponent(tenant)}/erasures`,
+        { subject: options.subject, graceSeconds: options.grace, reason: options.reason });
+      if (!options.wait) {
+        process.stdout.write(`${JSON.stringify(request, null, 2)}\n`);
+        return;
+      }
+      const done = await api.waitFor(request.id, progressPrinter());
+      process.stderr.write('\n');
+      if (done.status !== 'succeeded') {
+        process.stderr.write(`erasure ${done.status}${done.error ? `: ${done.error.message}` : ''}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      const result = done.result as { rows: number; tables: Array<{ table: string; action: string; rows: number }> };
+      process.stdout.write([
+        `erasure ${done.id}: ${result.rows.toLocaleString('en-US')} rows erased, receipt ${done.receiptId}`,
+        ...result.tables.map((t) => `  ${t.table.padEnd(20)} ${t.action.padEnd(10)} ${t.rows}`),
+        `fetch the receipt: GET /v1/receipts/${done.receiptId}; check it: compliance-ops verify <receipt.jws> --public-key <jwks>`,
+        '',
+      ].join('\n'));
+    });
+
+  erase.command('cancel').description('cancel an erasure during its grace period or legal hold')
+    .argument('<request-id>')
+    .action(async (id: string) => {
+      const api = await ApiClient.fromEnvironment();
+      const request = await api.call<RequestView>('POST', `/v1/erasures/${encodeURIComponent(id)}/cancel`);
+      process.stdout.write(`cancelling erasure ${request.id} (was ${request.status})\n`);
+    });
+  return erase;
+}
