@@ -1,8 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Pool, PoolClient } from 'pg';
-import { PROJECT_ROOT } from '../config';
 import { withTransaction } from '../db/pool';
+import { sqlQuery } from '../db/sql-files';
 import { Column, ForeignKey, ReplicaIdentity, TableRef, tableKey } from './datamap.types';
 
 /** What the catalog says about one table, before any tenancy is inferred. */
@@ -25,17 +23,7 @@ export interface CatalogReadOptions {
   tenantSetting: string;
 }
 
-const QUERY_DIR = join(PROJECT_ROOT, 'sql', 'queries', 'datamap');
-const queries = new Map<string, string>();
-
-function query(file: string): string {
-  let text = queries.get(file);
-  if (text === undefined) {
-    text = readFileSync(join(QUERY_DIR, file), 'utf8');
-    queries.set(file, text);
-  }
-  return text;
-}
+const query = (file: string) => sqlQuery('datamap', file);
 
 const REPLICA_IDENTITY: Record<string, ReplicaIdentity> = { d: 'default', f: 'full', i: 'index', n: 'nothing' };
 

@@ -1,13 +1,8 @@
 import { Command } from 'commander';
 import { ApiClient } from '../cli/api-client';
+import { parseSubject } from '../cli/options';
 import { progressPrinter } from '../cli/progress';
 import type { RequestView } from '../requests/request.types';
-
-function parseSubject(value: string): { column: string; value: string } {
-  const at = value.indexOf('=');
-  if (at <= 0) throw new Error('--subject takes column=value, e.g. --subject email=ada@example.com');
-  return { column: value.slice(0, at), value: value.slice(at + 1) };
-}
 
 function parseSeconds(value: string): number {
   const seconds = Number(value);

@@ -1,23 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Pool } from 'pg';
-import { PROJECT_ROOT } from '../config';
 import { withTransaction } from '../db/pool';
+import { sqlQuery } from '../db/sql-files';
 import { conflict } from '../errors';
 import { PurgeTarget, StepAction, StepCount } from './erasure.types';
 
-const QUERY_DIR = join(PROJECT_ROOT, 'sql', 'queries', 'erasure');
-const queries = new Map<string, string>();
-
-function query(file: string): string {
-  let text = queries.get(file);
-  if (text === undefined) {
-    text = readFileSync(join(QUERY_DIR, file), 'utf8');
-    queries.set(file, text);
-  }
-  return text;
-}
+const query = (file: string) => sqlQuery('erasure', file);
 
 /** A purge's scope as counted before its first batch. */
 export interface RecordedScope {

@@ -1,22 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Pool, PoolClient } from 'pg';
-import { PROJECT_ROOT } from '../config';
 import { withTransaction } from '../db/pool';
+import { sqlQuery } from '../db/sql-files';
 import { leafHash } from './merkle';
 import { receiptLeaf } from './sign';
 
-const QUERY_DIR = join(PROJECT_ROOT, 'sql', 'queries', 'receipts');
-const queries = new Map<string, string>();
-
-function sql(name: string): string {
-  let text = queries.get(name);
-  if (text === undefined) {
-    text = readFileSync(join(QUERY_DIR, `${name}.sql`), 'utf8');
-    queries.set(name, text);
-  }
-  return text;
-}
+const sql = (name: string) => sqlQuery('receipts', `${name}.sql`);
 
 export interface StoredReceipt {
   id: string;
