@@ -4,7 +4,7 @@ import { KmsKeyringNode } from '@aws-crypto/client-node';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Config } from '../config';
-import { deleteKeys, listKeys } from '../s3/prefix';
+import { abortMultipartUploads, deleteKeys, listKeys } from '../s3/prefix';
 import { encryptBuffer, encryptStream, EXPORT_SUITE_NAME, FRAME_BYTES } from './encrypt';
 import { ExportResult, FileRecord } from './export.types';
 import { chunkKey, MANIFEST_KEY, SCHEMA_PATH, SIGNATURE_KEY } from './layout';
@@ -56,6 +56,8 @@ export async function writeManifest(
   const named = new Set(input.files.flatMap((f) => f.chunks.map((c) => env.prefix + c.key)));
   const stale = (await listKeys(env.s3, bucket, env.prefix)).filter((key) => !named.has(key));
   await deleteKeys(env.s3, bucket, stale);
+  // A killed attempt cannot abort its own upload: whatever is still open under the prefix is an orphan.
+  await abortMultipartUploads(env.s3, bucket, env.prefix);
 
   const context = { tenant: input.tenantId, request: input.requestId, purpose: 'export' };
   const manifest = buildManifest({

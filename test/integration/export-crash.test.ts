@@ -1,0 +1,186 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { S3Client } from '@aws-sdk/client-s3';
+import { Client as TemporalClient, Connection } from '@temporalio/client';
+import { Client, escapeIdentifier, escapeLiteral } from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { workflowIds } from '../../workflows/messages';
+import { Config, loadConfig } from '../../src/config';
+import { TenantSummary } from '../../src/demo/generator';
+import { DEMO_TABLES } from '../../src/demo/tenant-plan';
+import { decryptExport } from '../../src/export/decrypt';
+import { exportPrefix } from '../../src/export/layout';
+import { EXPORT_SESSION_SETTINGS } from '../../src/export/snapshot';
+import { createKmsClient } from '../../src/kms/kms';
+import { FINAL_STATUSES, RequestView } from '../../src/requests/request.types';
+import { deletePrefix, listMultipartUploads } from '../../src/s3/prefix';
+import { createS3Client } from '../../src/s3/s3';
+import { startTestService, TestService } from '../helpers/service';
+import { startWorkerProcess, WorkerProcess } from '../helpers/worker-process';
+
+/*
+ * A whale of ~600,000 rows (~145 MB of CSV): its audit_events chunk is big
+ * enough, gzipped and encrypted, to go to S3 as a multipart upload, and the
+ * export runs for several seconds, so the kill lands mid-upload. Seeding takes
+ * ~15 s; the retry starts when the 20 s heartbeat timeout notices the dead worker.
+ */
+const SHAPE = { seed: 11, tenants: 2, rowsPerTenant: 320_000, whaleShare: 0.95 };
+const POLL_MS = 100;
+
+describe('a worker killed in the middle of an export', () => {
+  let service: TestService;
+  let config: Config;
+  let s3: S3Client;
+  let kms: KMSClient;
+  let whale: TenantSummary;
+  let operator: string;
+  let work: string;
+  const workers: WorkerProcess[] = [];
+  /** only what this file wrote: other files may use the same seed's tenant ids */
+  const prefixes: string[] = [];
+
+  beforeAll(async () => {
+    service = await startTestService('export_crash', SHAPE, { worker: false });
+    config = loadConfig();
+    s3 = createS3Client(config);
+    kms = createKmsClient(config);
+    whale = service.demo.tenants[0];
+    operator = await service.api.token('operator');
+    work = await mkdtemp(join(tmpdir(), 'export-crash-'));
+  });
+
+  afterAll(async () => {
+    await Promise.all(workers.map((w) => w.stop()));
+    for (const prefix of prefixes) await deletePrefix(s3, config.S3_EXPORT_BUCKET, prefix);
+    await service?.close();
+    s3?.destroy();
+    kms?.destroy();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+    const response = await fetch(`${service.api.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${operator}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  }
+
+  const request = async (id: string) => (await call('GET', `/v1/requests/${id}`)).body as unknown as RequestView;
+
+  /** Polls until `check` returns a value; explains what it was waiting for, and the worker's output, on timeout. */
+  async function until<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const value = await check();
+      if (value !== undefined) return value;
+      await sleep(POLL_MS);
+    }
+    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; worker output:\n${workers.at(-1)?.output()}`);
+  }
+
+  it('retries on a second worker and finishes with a correct archive and no stray multipart uploads', async () => {
+    workers.push(startWorkerProcess());
+    const created = await call('POST', `/v1/tenants/${whale.id}/exports`, { format: 'csv' });
+    expect(created.status).toBe(202);
+    const id = created.body.id as string;
+    const prefix = exportPrefix(whale.id, id);
+    prefixes.push(prefix);
+
+    // Kill at the worst moment: rows are moving and S3 holds a half-written object.
+    const atKill = await until('rows moving and an open multipart upload', 30_000, async () => {
+      const view = await request(id);
+      expect(FINAL_STATUSES.has(view.status), `export ended before the kill: ${view.status}`).toBe(false);
+      if (!((view.progress?.rows as number | undefined) ?? 0)) return undefined;
+      const uploads = await listMultipartUploads(s3, config.S3_EXPORT_BUCKET, prefix);
+      return uploads.length > 0 ? { view, uploads } : undefined;
+    });
+    const killed = await workers[0].crash();
+    expect(killed.signal).toBe('SIGKILL');
+    expect(atKill.view.status).toBe('running');
+
+    workers.push(startWorkerProcess());
+    const done = await until('the export to finish on the second worker', 50_000, async () => {
+      const view = await request(id);
+      return FINAL_STATUSES.has(view.status) ? view : undefined;
+    });
+    expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
+    expect(await exportAttempts(whale.id, id)).toBeGreaterThanOrEqual(2);
+
+    // Soft, so a stray upload does not hide whether the archive itself is right.
+    expect(await listMultipartUploads(s3, config.S3_EXPORT_BUCKET, prefix), 'multipart uploads left under the export').toEqual([]);
+
+    const result = done.result as { bucket: string; prefix: string; rows: number };
+    const out = join(work, id);
+    const summary = await decryptExport(`s3://${result.bucket}/${result.prefix}`, out, { config, s3, kms }, { tenantId: whale.id, requestId: id });
+    const exportedRows = Object.fromEntries(summary.files.filter((f) => f.path !== 'schema.json').map((f) => [f.path, f.rows]));
+    const expectedRows = await superuser((client) => rowCounts(client, whale.id));
+    expect(exportedRows).toEqual(expectedRows);
+    expect(result.rows).toBe(whale.rows);
+
+    const users = await superuser((client) => copyCsv(client, 'users', whale.id));
+    expect(sortedCsv(await readFile(join(out, 'tables', 'users.csv'), 'utf8'))).toEqual(sortedCsv(users));
+  });
+
+  /** The attempt the export activity succeeded on, from the workflow's history: 2 or more means it was retried. */
+  async function exportAttempts(tenantId: string, requestId: string): Promise<number> {
+    const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+    try {
+      const client = new TemporalClient({ connection, namespace: config.TEMPORAL_NAMESPACE });
+      const history = await client.workflow.getHandle(workflowIds.export(tenantId, requestId)).fetchHistory();
+      const events = history.events ?? [];
+      const scheduled = new Set(events
+        .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runExport')
+        .map((e) => Number(e.eventId)));
+      const started = events.find((e) => scheduled.has(Number(e.activityTaskStartedEventAttributes?.scheduledEventId)));
+      return started?.activityTaskStartedEventAttributes?.attempt ?? 0;
+    } finally {
+      await connection.close();
+    }
+  }
+
+  /** The superuser sees every tenant's rows (no RLS), in the export's time zone and date style. */
+  async function superuser<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+    const client = new Client({ connectionString: service.app.adminUrl });
+    await client.connect();
+    try {
+      await client.query(`SELECT set_config('TimeZone', $1, false), set_config('DateStyle', $2, false)`,
+        [EXPORT_SESSION_SETTINGS.TimeZone, EXPORT_SESSION_SETTINGS.DateStyle]);
+      return await fn(client);
+    } finally {
+      await client.end();
+    }
+  }
+});
+
+const tenantFilter = (table: string) => (table === 'tenants' ? 'id' : 'tenant_id');
+
+/** Rows per exported file, as the superuser counts them; the global `plans` is never exported. */
+async function rowCounts(client: Client, tenantId: string): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const table of DEMO_TABLES) {
+    const { rows } = await client.query<{ n: string }>(
+      `SELECT count(*) AS n FROM ${escapeIdentifier(table)} WHERE ${tenantFilter(table)} = $1`, [tenantId]);
+    counts[`tables/${table}.csv`] = Number(rows[0].n);
+  }
+  return counts;
+}
+
+/** What `psql -c "\copy (SELECT * FROM t WHERE tenant_id = …) TO STDOUT WITH CSV HEADER"` prints. */
+async function copyCsv(client: Client, table: string, tenantId: string): Promise<string> {
+  const sql = `COPY (SELECT * FROM ${escapeIdentifier(table)} WHERE ${tenantFilter(table)} = ${escapeLiteral(tenantId)}) TO STDOUT WITH (FORMAT csv, HEADER)`;
+  const parts: Buffer[] = [];
+  for await (const part of client.query(copyTo(sql))) parts.push(part as Buffer);
+  return Buffer.concat(parts).toString('utf8');
+}
+
+/** Header, then rows in sorted order: COPY without ORDER BY may return rows in any order. */
+function sortedCsv(csv: string): { header: string; rows: string[] } {
+  const [header, ...rows] = csv.trimEnd().split('\n');
+  return { header, rows: rows.sort() };
+}
