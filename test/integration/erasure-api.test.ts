@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FINAL_STATUSES, RequestStatus, RequestView } from '../../src/requests/request.types';
-import { cli } from '../helpers/cli';
+import { cliChild } from '../helpers/cli';
 import { startTestService, TestService } from '../helpers/service';
 
 const TENANT_TABLES = ['users', 'projects', 'documents', 'comments', 'audit_events'];
@@ -83,7 +83,7 @@ describe('erasure through the API, Temporal, receipts and the transparency log',
     writeFileSync(join(dir, 'receipt.jws'), receipt.body.jws as string);
     writeFileSync(join(dir, 'jwks.json'), JSON.stringify(jwks));
     writeFileSync(join(dir, 'proof.tlog-proof'), proof.body.tlogProof as string);
-    const ok = cli(['verify', join(dir, 'receipt.jws'), '--public-key', join(dir, 'jwks.json'), '--proof', join(dir, 'proof.tlog-proof')]);
+    const ok = await cliChild(['verify', join(dir, 'receipt.jws'), '--public-key', join(dir, 'jwks.json'), '--proof', join(dir, 'proof.tlog-proof')]);
     expect(ok.stdout + ok.stderr).not.toMatch(/invalid/);
     expect(ok.status).toBe(0);
 
@@ -95,7 +95,7 @@ describe('erasure through the API, Temporal, receipts and the transparency log',
 
     const tampered = `${jws.slice(0, -3)}${jws.at(-3) === 'A' ? 'B' : 'A'}${jws.slice(-2)}`;
     writeFileSync(join(dir, 'receipt.jws'), tampered);
-    const bad = cli(['verify', join(dir, 'receipt.jws'), '--public-key', join(dir, 'jwks.json')]);
+    const bad = await cliChild(['verify', join(dir, 'receipt.jws'), '--public-key', join(dir, 'jwks.json')]);
     expect(bad.status).toBe(1);
 
     const again = await call('POST', `/v1/tenants/${tenantId}/erasures`, { reason: 'customer off-boarding, again' });

@@ -52,7 +52,7 @@ const activitiesIn = (activityContext?: () => ActivityContextLike | undefined) =
 
 async function newRequest(tenantId: string, kind: 'erasure' | 'retention'): Promise<string> {
   const id = randomUUID();
-  await new RequestsRepository(catalogPool).create({ id, kind, tenantId, params: {}, workflowId: `${kind}:${tenantId}:${id}`, requestedBy: 'test' });
+  await new RequestsRepository(catalogPool).create({ id, kind, tenantId, params: { subjectHash: id }, workflowId: `${kind}:${tenantId}:${id}`, requestedBy: 'test' });
   return id;
 }
 

@@ -47,7 +47,7 @@ afterAll(async () => {
 
 async function newRequest(tenantId: string): Promise<string> {
   const id = randomUUID();
-  await new RequestsRepository(catalogPool).create({ id, kind: 'erasure', tenantId, params: {}, workflowId: `erasure:${tenantId}:${id}`, requestedBy: 'test' });
+  await new RequestsRepository(catalogPool).create({ id, kind: 'erasure', tenantId, params: { subjectHash: id }, workflowId: `erasure:${tenantId}:${id}`, requestedBy: 'test' });
   return id;
 }
 

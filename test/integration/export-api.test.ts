@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FINAL_STATUSES, RequestView } from '../../src/requests/request.types';
-import { cli } from '../helpers/cli';
+import { cliChild } from '../helpers/cli';
 import { startTestService, TestService } from '../helpers/service';
 
 describe('export through the API, Temporal and S3', () => {
@@ -54,7 +54,7 @@ describe('export through the API, Temporal and S3', () => {
 
     const result = done.result as { bucket: string; prefix: string };
     const out = mkdtempSync(join(tmpdir(), 'export-'));
-    const decrypted = cli(['decrypt', `s3://${result.bucket}/${result.prefix}`, '--out', out]);
+    const decrypted = await cliChild(['decrypt', `s3://${result.bucket}/${result.prefix}`, '--out', out]);
     expect(decrypted.stderr + decrypted.stdout).toContain('verified');
     expect(decrypted.status).toBe(0);
 

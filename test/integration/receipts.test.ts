@@ -36,7 +36,7 @@ let prefix: string;
 /** A request row: receipts reference the catalog's requests. */
 async function newRequest(tenantId: string): Promise<string> {
   const id = randomUUID();
-  await pool.query(`INSERT INTO requests (id, kind, tenant_id, workflow_id, requested_by) VALUES ($1, 'erasure', $2, $3, 'test')`,
+  await pool.query(`INSERT INTO requests (id, kind, tenant_id, workflow_id, requested_by, params) VALUES ($1, 'erasure', $2, $3, 'test', jsonb_build_object('subjectHash', $3::text))`,
     [id, tenantId, `erasure:${tenantId}:${id}`]);
   return id;
 }
