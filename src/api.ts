@@ -7,10 +7,17 @@ import { AppModule } from './app.module';
 import { Config } from './config';
 import { Metrics } from './http/metrics';
 import { mountOpenApi } from './http/openapi';
-import { logger, PinoNestLogger } from './logger';
+import { LogContext, logContext, logger, PinoNestLogger } from './logger';
 
 /** Bodies are small JSON documents; anything larger is refused before parsing. */
 const BODY_LIMIT = '64kb';
+
+/** `TRUST_PROXY` as Express takes it: a hop count, true/false, or addresses and names such as `loopback`. */
+function trustProxySetting(value: string): number | boolean | string {
+  if (/^\d+$/.test(value)) return Number(value);
+  if (value === 'true' || value === 'false') return value === 'true';
+  return value;
+}
 
 export async function createApi(): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule, {
@@ -20,19 +27,23 @@ export async function createApi(): Promise<INestApplication> {
   app.useBodyParser('json', { limit: BODY_LIMIT, strict: true });
   app.disable('x-powered-by');
   const metrics = app.get(Metrics);
+  const config = app.get(Config);
+  if (config.TRUST_PROXY !== undefined) app.set('trust proxy', trustProxySetting(config.TRUST_PROXY));
   app.use((req: Request & { id?: string }, res: Response, next: NextFunction) => {
     const supplied = req.headers['x-request-id'];
     req.id = typeof supplied === 'string' && /^[\w-]{1,64}$/.test(supplied) ? supplied : randomUUID();
     res.setHeader('x-request-id', req.id);
+    // Filled in as the request goes: the guard adds the path's tenant, the Temporal client the workflow id.
+    const context: LogContext = { requestId: req.id };
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
       metrics.httpDuration.observe({ method: req.method, route }, seconds);
-      logger.info({ requestId: req.id, method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'http');
+      logger.info({ ...context, method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'http');
     });
-    next();
+    logContext.run(context, next);
   });
   mountOpenApi(app);
   app.enableShutdownHooks();

@@ -4,10 +4,12 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Client as TemporalClient, Connection } from '@temporalio/client';
 import { Config, loadConfig } from './config';
+import { AuditModule } from './audit/audit.module';
 import { AppDatabase, CatalogDatabase } from './db/databases';
 import { createPool } from './db/pool';
 import { AuthGuard } from './http/auth.guard';
 import { ErrorFilter } from './http/error.filter';
+import { workflowLogInterceptor } from './http/workflow-log.interceptor';
 import { HealthController } from './http/health.controller';
 import { Metrics, MetricsController } from './http/metrics';
 import { DatamapModule } from './datamap/datamap.module';
@@ -16,6 +18,8 @@ import { ExportsModule } from './export/exports.module';
 import { createKmsClient } from './kms/kms';
 import { ReceiptsModule } from './receipts/receipts.module';
 import { RequestsModule } from './requests/requests.module';
+import { RestoresModule } from './restore/restores.module';
+import { RetentionModule } from './retention/retention.module';
 import { createS3Client } from './s3/s3';
 
 /**
@@ -33,7 +37,8 @@ import { createS3Client } from './s3/s3';
     {
       provide: TemporalClient,
       inject: [Config, Connection],
-      useFactory: (c: Config, connection: Connection) => new TemporalClient({ connection, namespace: c.TEMPORAL_NAMESPACE }),
+      useFactory: (c: Config, connection: Connection) =>
+        new TemporalClient({ connection, namespace: c.TEMPORAL_NAMESPACE, interceptors: { workflow: [workflowLogInterceptor] } }),
     },
     { provide: S3Client, inject: [Config], useFactory: createS3Client },
     { provide: KMSClient, inject: [Config], useFactory: createKmsClient },
@@ -54,7 +59,7 @@ export class InfrastructureModule implements OnApplicationShutdown {
 }
 
 @Module({
-  imports: [InfrastructureModule, RequestsModule, DatamapModule, ExportsModule, ErasuresModule, ReceiptsModule],
+  imports: [InfrastructureModule, RequestsModule, DatamapModule, ExportsModule, ErasuresModule, ReceiptsModule, AuditModule, RetentionModule, RestoresModule],
   controllers: [HealthController, MetricsController],
   providers: [
     { provide: APP_GUARD, useClass: AuthGuard },

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { publicKeyProblem } from './auth/public-keys';
 
 /** The checkout's root: compiled code runs from dist/src, sources from src. */
 export const PROJECT_ROOT = resolve(__dirname, __dirname.includes(`${join('dist', 'src')}`) ? '../..' : '..');
@@ -62,8 +63,20 @@ const ConfigSchema = z.object({
   RECEIPTS_LOG_ORIGIN: z.string().min(3).default('compliance-ops.local/receipts'),
   JWT_AUDIENCE: z.string().default('compliance-ops'),
   JWT_ISSUER: z.string().default('compliance-ops-local'),
+  JWT_ACCEPT_HS256: z.stringbool().default(true)
+    .describe('accept HS256 tokens signed with JWT_SECRET (the local stack); turn off where an identity provider issues tokens'),
+  JWT_PUBLIC_KEYS: z.string().optional().refine((v) => v === undefined || publicKeyProblem(v) === undefined, {
+    error: (issue) => publicKeyProblem(String(issue.input)) ?? 'not valid',
+  }).describe('RS256/ES256 verification keys: PEM text, or the path of a PEM file, with one or more public keys'),
+  JWT_JWKS_URL: z.string().url().optional().describe("the identity provider's JWKS (RS256/ES256 keys, cached)"),
+  JWT_ROLE_CLAIM: z.string().min(1).default('role'),
+  JWT_TENANT_CLAIM: z.string().min(1).default('tenant'),
+  RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(20).describe('per credential: sustained requests a second'),
+  RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(40).describe('per credential: requests allowed at once'),
+  TRUST_PROXY: z.string().optional().describe("Express 'trust proxy' (e.g. `loopback` or a hop count): whose X-Forwarded-For names the client"),
   TENANT_COLUMN: z.string().default('tenant_id'),
   DATAMAP_CONFIG: z.string().optional().describe('path of the data map override file'),
+  RETENTION_CONFIG: z.string().optional().describe('path of the retention policies file (src/retention/demo-retention.yaml on the local demo database)'),
   PORT: port.default(3100),
   HOST: z.string().default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -1,5 +1,24 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { LoggerService } from '@nestjs/common';
 import pino from 'pino';
+
+/** What every log line written while serving one HTTP request carries. */
+export interface LogContext {
+  requestId: string;
+  /** the `:tenantId` of the route, when it has one */
+  tenantId?: string;
+  /** the workflow this request started, signalled or cancelled */
+  workflowId?: string;
+}
+
+/** Set per HTTP request in api.ts; read by the logger's mixin, so no call site has to pass it along. */
+export const logContext = new AsyncLocalStorage<LogContext>();
+
+/** Adds fields to the current request's log context; outside a request it does nothing. */
+export function annotateLog(fields: Partial<LogContext>): void {
+  const context = logContext.getStore();
+  if (context) Object.assign(context, fields);
+}
 
 /**
  * One JSON logger for the API and the worker. Anything that may hold a secret
@@ -8,9 +27,10 @@ import pino from 'pino';
 export const logger = pino({
   level: process.env.LOG_LEVEL ?? 'info',
   base: { service: 'compliance-ops' },
+  mixin: () => ({ ...logContext.getStore() }),
   redact: {
-    paths: ['req.headers.authorization', 'headers.authorization', 'authorization', 'token', '*.token', 'secret', '*.secret',
-      'subject.value', '*.subject.value', 'password', '*.password'],
+    paths: ['req.headers.authorization', 'headers.authorization', '*.headers.authorization', 'authorization', 'token', '*.token',
+      'secret', '*.secret', 'apiKey', '*.apiKey', 'subject.value', '*.subject.value', 'password', '*.password'],
     censor: '[redacted]',
   },
 });

@@ -12,7 +12,9 @@ import { createKmsClient } from './kms/kms';
 import { ReceiptsService } from './receipts/receipts.service';
 import { throttledProgress } from './requests/progress-reporter';
 import { createRequestActivities } from './requests/request.activities';
+import { createRestoreActivities } from './restore/restore.activities';
 import { RequestsRepository } from './requests/requests.repository';
+import { createRetentionActivities } from './retention/retention.activities';
 import { createS3Client } from './s3/s3';
 
 /** The bundled workflow code: compiled JS in production, TypeScript sources under vitest. */
@@ -55,6 +57,11 @@ export async function createWorker(config: Config): Promise<{ worker: Worker; cl
       }),
       ...createErasureActivities({ appPool, catalogPool, loadDataMap, subjectHashSecret: config.SUBJECT_HASH_SECRET }),
       ...createClosingActivities({ config, s3, receipts, loadDataMap }),
+      ...createRestoreActivities({
+        config, appPool, catalogPool, s3, kms, loadDataMap, subjectHashSecret: config.SUBJECT_HASH_SECRET,
+        reportProgress: (id, progress) => void requests.reportProgress(id, progress).catch(() => undefined),
+      }),
+      ...createRetentionActivities({ appPool, catalogPool, loadDataMap, subjectHashSecret: config.SUBJECT_HASH_SECRET, receipts }),
     },
   });
   return {

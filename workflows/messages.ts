@@ -1,4 +1,5 @@
 import { defineSignal } from '@temporalio/workflow';
+import type { RetentionPolicy, TenantCutoff } from '../src/retention/retention.types';
 
 /**
  * What workflows and activities say to each other. Workflows import only this
@@ -43,10 +44,52 @@ export const cancelErasureSignal = defineSignal('cancelErasure');
 /** Wakes erasures blocked by a legal hold when the hold is lifted (they also re-check on a timer). */
 export const legalHoldLiftedSignal = defineSignal('legalHoldLifted');
 
+/** One retention run of one policy; see src/retention/retention.types.ts for the words. */
+export interface RetentionRunInput {
+  requestId: string;
+  /** the policy as validated when the run started: a run never rereads the config */
+  policy: RetentionPolicy;
+  /** ages are measured from here: the window start of a scheduled run, the request time of one started by hand */
+  asOf: string;
+  dryRun: boolean;
+  trigger: 'schedule' | 'manual';
+  requestedBy: { role: string; subject: string };
+  requestedAt: string;
+}
+
+/** One tenant of a retention run: a child workflow of the run. */
+export interface RetentionTenantInput {
+  requestId: string;
+  policy: Pick<RetentionPolicy, 'name' | 'table' | 'ageColumn' | 'action' | 'batch'>;
+  tenant: TenantCutoff;
+  dryRun: boolean;
+  requestedBy: { role: string; subject: string };
+  requestedAt: string;
+}
+
+export interface RestoreWorkflowInput {
+  requestId: string;
+  tenantId: string;
+  target: { time: string } | { lsn: string };
+  mode: 'staging' | 'in-place';
+}
+
+export interface SnapshotWorkflowInput {
+  requestId: string;
+  tenantId: string;
+}
+
 /** Workflow ids are business keys: one workflow per request. */
 export const workflowIds = {
   export: (tenantId: string, requestId: string) => `export:${tenantId}:${requestId}`,
   erasure: (tenantId: string, requestId: string) => `erasure:${tenantId}:${requestId}`,
+  restore: (tenantId: string, requestId: string) => `restore:${tenantId}:${requestId}`,
+  snapshot: (tenantId: string, requestId: string) => `snapshot:${tenantId}:${requestId}`,
+  /** one archiver per application database */
+  walArchiver: () => 'wal-archiver',
+  /** `window`: the window start (ISO 8601) of a scheduled run, `manual-<request>` or `dry-run-<request>` otherwise */
+  retention: (policy: string, window: string) => `retention:${policy}:${window}`,
+  retentionTenant: (runWorkflowId: string, tenantId: string) => `${runWorkflowId}:tenant:${tenantId}`,
 };
 
 /** Failure types that no retry can cure (bad input, unknown tenant…). */

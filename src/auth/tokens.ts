@@ -1,6 +1,7 @@
-import { jwtVerify, SignJWT } from 'jose';
+import { SignJWT } from 'jose';
 import { DomainError } from '../errors';
-import { Principal, Role, ROLES } from './principal';
+import { createJwtVerifier } from './jwt-verifier';
+import { Principal, Role } from './principal';
 
 export interface TokenSettings {
   secret: string;
@@ -9,10 +10,6 @@ export interface TokenSettings {
 }
 
 const ALGORITHM = 'HS256';
-
-function key(secret: string): Uint8Array {
-  return new TextEncoder().encode(secret);
-}
 
 /** Mints a bearer token for the local stack (`compliance-ops token`). */
 export async function mintToken(
@@ -30,27 +27,10 @@ export async function mintToken(
     .setIssuer(settings.issuer)
     .setIssuedAt()
     .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
-    .sign(key(settings.secret));
+    .sign(new TextEncoder().encode(settings.secret));
 }
 
-/**
- * Verifies signature, algorithm (so `alg: none` and algorithm swaps fail),
- * audience, issuer and expiry; any failure is the same 401 without detail.
- */
+/** Verifies a local-stack (HS256) token; the API's guard uses `createJwtVerifier` with every configured key source. */
 export async function verifyToken(settings: TokenSettings, token: string): Promise<Principal> {
-  try {
-    const { payload } = await jwtVerify(token, key(settings.secret), {
-      algorithms: [ALGORITHM],
-      audience: settings.audience,
-      issuer: settings.issuer,
-      requiredClaims: ['exp', 'sub'],
-    });
-    const role = payload.role as Role;
-    if (!ROLES.includes(role)) throw new Error('unknown role');
-    const tenantId = typeof payload.tenant === 'string' ? payload.tenant : undefined;
-    if (role === 'tenant-admin' && !tenantId) throw new Error('tenant-admin without tenant');
-    return { subject: String(payload.sub), role, tenantId };
-  } catch {
-    throw new DomainError('unauthorized', 'invalid_token', 'the bearer token is missing, expired or not valid for this service');
-  }
+  return createJwtVerifier({ hs256Secret: settings.secret, audience: settings.audience, issuer: settings.issuer })(token);
 }

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { Command, CommanderError } from 'commander';
+import { apiKeyCommand } from '../auth/api-key.command';
 import { ConfigError } from '../config';
 import { stackCommand } from '../stack/stack.command';
 import { datamapCommand } from '../datamap/datamap.command';
@@ -8,6 +9,8 @@ import { decryptCommand } from '../export/decrypt.command';
 import { eraseCommand } from '../erasure/erase.command';
 import { exportCommand } from '../export/export.command';
 import { receiptsCommand } from '../receipts/receipts.command';
+import { restoreCommand } from '../restore/restore.command';
+import { retentionCommand } from '../retention/retention.command';
 import { verifyCommand } from '../receipts/verify/verify.command';
 import { benchCommand } from './bench.command';
 import { runCommands } from './run.commands';
@@ -21,6 +24,7 @@ const program = new Command('compliance-ops')
 program.addCommand(stackCommand());
 for (const command of runCommands()) program.addCommand(command);
 program.addCommand(tokenCommand());
+program.addCommand(apiKeyCommand());
 program.addCommand(seedCommand());
 program.addCommand(datamapCommand());
 program.addCommand(exportCommand());
@@ -28,6 +32,8 @@ program.addCommand(decryptCommand());
 program.addCommand(eraseCommand());
 program.addCommand(verifyCommand());
 program.addCommand(receiptsCommand());
+program.addCommand(retentionCommand());
+program.addCommand(restoreCommand());
 program.addCommand(benchCommand());
 
 program.parseAsync(process.argv).catch((error: unknown) => {

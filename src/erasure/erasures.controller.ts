@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Req } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBody, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBody, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { Client as TemporalClient } from '@temporalio/client';
 import { z } from 'zod';
 import { Config } from '../config';
@@ -10,7 +10,9 @@ import { sqlState, SQLSTATE } from '../db/sqlstate';
 import { badInput, conflict, notFound } from '../errors';
 import { Allow } from '../http/access';
 import type { AuthenticatedRequest } from '../http/auth.guard';
+import { LegalHoldSchema } from '../http/dto/legal-hold.dto';
 import { openApiSchema, ZodPipe } from '../http/zod-body';
+import { RequestViewSchema } from '../requests/request.dto';
 import { LegalHoldsRepository } from '../legal-holds/legal-holds.repository';
 import { hashSubject } from '../receipts/subject-hash';
 import { Requests } from '../requests/requests.controller';
@@ -59,7 +61,10 @@ export class ErasuresController {
   @HttpCode(202)
   @Allow('operator', 'tenant-admin')
   @ApiBody({ schema: openApiSchema(ErasureBody) })
-  @ApiAcceptedResponse({ description: 'the erasure request; a second request for the same scope answers with the first' })
+  @ApiAcceptedResponse({
+    description: 'the erasure request; a second request for the same scope answers with the first',
+    schema: openApiSchema(RequestViewSchema, 'output'),
+  })
   async create(@Param('tenantId') raw: string, @Body(new ZodPipe(ErasureBody)) body: ErasureBody, @Req() req: AuthenticatedRequest): Promise<RequestView> {
     const map = await this.datamap.load();
     const tenantId = await this.tenant(raw);
@@ -95,6 +100,7 @@ export class ErasuresController {
   }
 
   @Post('erasures/:id/cancel')
+  @ApiAcceptedResponse({ description: 'cancel sent to the waiting erasure; poll the request for `cancelled`', schema: openApiSchema(RequestViewSchema, 'output') })
   @HttpCode(202)
   @Allow('operator', 'tenant-admin')
   async cancel(@Param('id') id: string, @Req() req: AuthenticatedRequest): Promise<RequestView> {
@@ -112,6 +118,7 @@ export class ErasuresController {
   }
 
   @Get('tenants/:tenantId/legal-hold')
+  @ApiOkResponse({ description: 'the legal hold on this tenant', schema: openApiSchema(LegalHoldSchema, 'output') })
   async getHold(@Param('tenantId') raw: string) {
     const hold = await this.holds.get(await this.tenant(raw));
     if (!hold) throw notFound('no_legal_hold', 'this tenant has no legal hold');
@@ -119,6 +126,7 @@ export class ErasuresController {
   }
 
   @Put('tenants/:tenantId/legal-hold')
+  @ApiOkResponse({ description: 'the hold, placed or with its reason updated', schema: openApiSchema(LegalHoldSchema, 'output') })
   @ApiBody({ schema: openApiSchema(LegalHoldBody) })
   async placeHold(@Param('tenantId') raw: string, @Body(new ZodPipe(LegalHoldBody)) body: z.infer<typeof LegalHoldBody>, @Req() req: AuthenticatedRequest) {
     return this.holds.place(await this.tenant(raw), body.reason, req.principal!.subject);
@@ -126,6 +134,7 @@ export class ErasuresController {
 
   /** Lifting a hold wakes the erasures it blocked (they would also notice on their next check). */
   @Delete('tenants/:tenantId/legal-hold')
+  @ApiNoContentResponse({ description: 'lifted; blocked erasures resume' })
   @HttpCode(204)
   async liftHold(@Param('tenantId') raw: string, @Req() req: AuthenticatedRequest): Promise<void> {
     const tenantId = await this.tenant(raw);

@@ -67,6 +67,15 @@ export function createExportActivities(deps: ExportActivityDependencies) {
         throw toActivityFailure(error);
       }
     },
+
+    /**
+     * Deletes whatever a cancelled export wrote. The workflow calls it after
+     * every cancellation, because runExport may finish (or die) before it
+     * hears of the cancel, and then nothing else would clean up.
+     */
+    async discardExport(input: ExportActivityInput): Promise<void> {
+      await discard(deps, input);
+    },
   };
 }
 

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBody, ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
@@ -10,7 +10,9 @@ import { AppDatabase } from '../db/databases';
 import { badInput, conflict, notFound } from '../errors';
 import { Allow } from '../http/access';
 import type { AuthenticatedRequest } from '../http/auth.guard';
+import { ExportDownloadSchema } from '../http/dto/export.dto';
 import { openApiSchema, ZodPipe } from '../http/zod-body';
+import { RequestViewSchema } from '../requests/request.dto';
 import { Requests } from '../requests/requests.controller';
 import { RequestView } from '../requests/request.types';
 import { parseTenantId, requireTenant } from '../tenants/tenants';
@@ -43,7 +45,10 @@ export class ExportsController {
   @Allow('operator', 'tenant-admin')
   @ApiBody({ schema: openApiSchema(ExportBody) })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'same key and body → the first request' })
-  @ApiAcceptedResponse({ description: 'the export request, queued' })
+  @ApiAcceptedResponse({
+    description: 'the export request, queued; the same body while one runs for the tenant answers with that one',
+    schema: openApiSchema(RequestViewSchema, 'output'),
+  })
   async create(
     @Param('tenantId') rawTenantId: string,
     @Body(new ZodPipe(ExportBody)) body: ExportBody,
@@ -64,16 +69,19 @@ export class ExportsController {
     await requireTenant(this.app.pool, map, tenantId);
 
     const id = randomUUID();
-    const workflowId = workflowIds.export(tenantId, id);
     const { request, created } = await this.requests.create({
-      id, kind: 'export', tenantId, workflowId,
+      id, kind: 'export', tenantId, workflowId: workflowIds.export(tenantId, id),
       params: { format: body.format, tables: body.tables ?? null, subject: body.subject ? { column: body.subject.column } : null },
       requestedBy: req.principal!.subject,
       idempotencyKey,
-      bodySha256: createHash('sha256').update(JSON.stringify({ tenantId, body })).digest('hex'),
-    }, req.ip);
-    if (created) {
-      const input: ExportWorkflowInput = { requestId: id, tenantId, format: body.format, subject: body.subject, tables: body.tables };
+      // Keyed: the body holds a subject's identifier, and a plain hash of a guessable e-mail is no secret.
+      bodySha256: createHmac('sha256', this.config.SUBJECT_HASH_SECRET).update(JSON.stringify({ tenantId, body })).digest('hex'),
+    }, req.ip, { onePerTenant: true });
+    // Also for a replayed key or a joined export that is still queued: if the API stopped before starting its
+    // workflow, this starts it; otherwise Temporal answers "already started" and nothing changes.
+    if (created || request.status === 'queued') {
+      const input: ExportWorkflowInput = { requestId: request.id, tenantId, format: body.format, subject: body.subject, tables: body.tables };
+      const workflowId = workflowIds.export(tenantId, request.id);
       try {
         await this.temporal.workflow.start('exportWorkflow', { workflowId, taskQueue: this.config.TEMPORAL_TASK_QUEUE, args: [input] });
       } catch (error) {
@@ -85,7 +93,7 @@ export class ExportsController {
 
   @Get('exports/:id/download')
   @Allow('operator', 'tenant-admin')
-  @ApiOkResponse({ description: 'short-lived presigned URLs of the export objects' })
+  @ApiOkResponse({ description: 'short-lived presigned URLs of the export objects', schema: openApiSchema(ExportDownloadSchema, 'output') })
   async download(@Param('id') id: string, @Req() req: AuthenticatedRequest) {
     if (!z.uuid().safeParse(id).success) throw badInput('invalid_request_id', 'an export id is a UUID');
     const request = await this.requests.get(id);

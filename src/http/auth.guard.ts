@@ -1,40 +1,82 @@
+import { createHash } from 'node:crypto';
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
+import { ApiKeysRepository, isApiKey } from '../auth/api-keys';
+import { createJwtVerifier, JwtVerifier } from '../auth/jwt-verifier';
 import { Principal, Role } from '../auth/principal';
-import { verifyToken } from '../auth/tokens';
+import { publicKeysFromPem } from '../auth/public-keys';
 import { Config } from '../config';
+import { CatalogDatabase } from '../db/databases';
 import { DomainError } from '../errors';
+import { annotateLog } from '../logger';
 import { ALLOWED_ROLES, PUBLIC_ROUTE } from './access';
+import { TokenBucketLimiter } from './rate-limit';
 
 export type AuthenticatedRequest = Request & { principal?: Principal };
 
-/** The one global guard: every route needs a valid bearer token unless marked @Public(). */
+const invalidCredential = () =>
+  new DomainError('unauthorized', 'invalid_token', 'the bearer token is missing, expired or not valid for this service');
+
+/**
+ * The one global guard: every route needs a valid bearer credential (a JWT or
+ * an API key) unless marked @Public(); then the per-credential rate limit, the
+ * role, and for a tenant admin the `:tenantId` of the path.
+ */
 @Injectable()
 export class AuthGuard implements CanActivate {
-  constructor(private readonly reflector: Reflector, private readonly config: Config) {}
+  private readonly verifyJwt: JwtVerifier;
+  private readonly apiKeys: ApiKeysRepository;
+  private readonly limiter: TokenBucketLimiter;
+
+  constructor(private readonly reflector: Reflector, config: Config, catalog: CatalogDatabase) {
+    this.verifyJwt = createJwtVerifier({
+      audience: config.JWT_AUDIENCE,
+      issuer: config.JWT_ISSUER,
+      hs256Secret: config.JWT_ACCEPT_HS256 ? config.JWT_SECRET : undefined,
+      publicKeys: config.JWT_PUBLIC_KEYS ? publicKeysFromPem(config.JWT_PUBLIC_KEYS) : undefined,
+      jwksUrl: config.JWT_JWKS_URL,
+      roleClaim: config.JWT_ROLE_CLAIM,
+      tenantClaim: config.JWT_TENANT_CLAIM,
+    });
+    this.apiKeys = new ApiKeysRepository(catalog.pool);
+    this.limiter = new TokenBucketLimiter(config.RATE_LIMIT_PER_SECOND, config.RATE_LIMIT_BURST);
+  }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const rawTenant: unknown = request.params?.tenantId;
+    const pathTenant = typeof rawTenant === 'string' ? rawTenant : undefined;
+    if (pathTenant !== undefined) annotateLog({ tenantId: pathTenant });
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
-    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+
     const header = request.headers.authorization ?? '';
-    const token = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
-    if (!token) throw new DomainError('unauthorized', 'missing_token', 'send `Authorization: Bearer <token>`');
-    const principal = await verifyToken(
-      { secret: this.config.JWT_SECRET, audience: this.config.JWT_AUDIENCE, issuer: this.config.JWT_ISSUER },
-      token,
-    );
+    const credential = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
+    if (!credential) throw new DomainError('unauthorized', 'missing_token', 'send `Authorization: Bearer <token>`');
+    const principal = isApiKey(credential) ? await this.apiKeys.principalFor(credential) : await this.verifyJwt(credential);
+    if (!principal) throw invalidCredential();
     request.principal = principal;
+    this.limit(credential, context.switchToHttp().getResponse<Response>());
+
     const allowed = this.reflector.getAllAndOverride<Role[]>(ALLOWED_ROLES, targets) ?? ['operator'];
     if (!allowed.includes(principal.role)) {
       throw new DomainError('forbidden', 'forbidden_role', `the ${principal.role} role may not call this route`);
     }
-    const pathTenant = request.params?.tenantId;
     if (principal.role === 'tenant-admin' && pathTenant !== undefined && pathTenant !== principal.tenantId) {
       // Same answer as for a tenant that does not exist: reveal nothing about other tenants.
       throw new DomainError('not_found', 'tenant_not_found', 'no such tenant');
     }
     return true;
+  }
+
+  /** Keyed by a hash of the credential: only verified credentials get a bucket, and no secret sits in the map. */
+  private limit(credential: string, response: Response): void {
+    const key = createHash('sha256').update(credential).digest('base64url');
+    const verdict = this.limiter.take(key);
+    if (verdict.allowed) return;
+    response.setHeader('Retry-After', String(verdict.retryAfterSeconds));
+    throw new DomainError('rate_limited', 'rate_limited', `too many requests with this credential; retry in ${verdict.retryAfterSeconds} s`,
+      { retryAfterSeconds: verdict.retryAfterSeconds });
   }
 }

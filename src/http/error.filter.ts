@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { sqlState } from '../db/sqlstate';
 import { DomainError, HTTP_STATUS } from '../errors';
 import { logger } from '../logger';
 
@@ -14,6 +15,9 @@ const FRAMEWORK_CODES: Record<number, string> = {
   415: 'unsupported_media_type',
   429: 'rate_limited',
 };
+
+/** SQLSTATEs for input text Postgres cannot store: 22021 (NUL in text), 22P05 (\u0000 in jsonb). */
+const UNSTORABLE_TEXT = new Set(['22021', '22P05']);
 
 /**
  * The one place errors become HTTP: `{code, message, details?, requestId}`.
@@ -40,6 +44,10 @@ export class ErrorFilter implements ExceptionFilter {
       const status = error.getStatus();
       const code = FRAMEWORK_CODES[status] ?? (status >= 500 ? 'internal_error' : 'bad_request');
       return [status, { code, message: status >= 500 ? 'internal error' : error.message }];
+    }
+    // Text Postgres cannot store (a NUL byte) can hide in any string a client sends: the client's fault, not ours.
+    if (UNSTORABLE_TEXT.has(sqlState(error) ?? '')) {
+      return [400, { code: 'invalid_characters', message: 'text may not contain NUL (U+0000) characters' }];
     }
     // body-parser errors (malformed JSON, body too large) carry a status of their own.
     const status = (error as { status?: number; type?: string }).status;

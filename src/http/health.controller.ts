@@ -1,5 +1,5 @@
 import { Controller, Get, HttpCode, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { Connection } from '@temporalio/client';
@@ -7,6 +7,8 @@ import type { Response } from 'express';
 import { Config } from '../config';
 import { AppDatabase, CatalogDatabase } from '../db/databases';
 import { Public } from './access';
+import { HealthSchema, ReadinessSchema } from './dto/health.dto';
+import { openApiSchema } from './zod-body';
 
 type Check = () => Promise<unknown>;
 
@@ -35,7 +37,7 @@ export class HealthController {
   @Public()
   @Get('healthz')
   @HttpCode(200)
-  @ApiOkResponse({ schema: { example: { status: 'ok' } } })
+  @ApiOkResponse({ schema: { ...openApiSchema(HealthSchema, 'output'), example: { status: 'ok' } } })
   healthz() {
     return { status: 'ok' };
   }
@@ -43,7 +45,8 @@ export class HealthController {
   /** Readiness: every dependency answers; 503 names the ones that do not. */
   @Public()
   @Get('readyz')
-  @ApiOkResponse({ schema: { example: { status: 'ready', checks: { postgres: { ok: true } } } } })
+  @ApiOkResponse({ description: 'every dependency answers', schema: openApiSchema(ReadinessSchema, 'output') })
+  @ApiServiceUnavailableResponse({ description: 'the checks name what does not answer', schema: openApiSchema(ReadinessSchema, 'output') })
   async readyz(@Res({ passthrough: true }) response: Response) {
     const checks = {
       postgres: await probe(() => this.app.pool.query('SELECT 1')),

@@ -1,15 +1,93 @@
 import { INestApplication } from '@nestjs/common';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { ErrorBodySchema } from './dto/error.dto';
+import { TENANT_ID_PATTERN } from './dto/tenant-id';
+import { openApiSchema } from './zod-body';
+
+type Operation = NonNullable<OpenAPIObject['paths'][string]['get']>;
+type Parameter = { name: string; in: string; schema?: unknown; description?: string };
+
+const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
+
+/** Path parameters by name: every id in this API is a UUID; tenant ids are checked against the data map's key type. */
+const PATH_PARAMETERS: Record<string, { schema: Record<string, unknown>; description: string }> = {
+  id: { schema: { type: 'string', format: 'uuid' }, description: 'a request id' },
+  receiptId: { schema: { type: 'string', format: 'uuid' }, description: 'a receipt id' },
+  tenantId: {
+    schema: { type: 'string', pattern: TENANT_ID_PATTERN },
+    description: "a tenant id, of the type of the tenants table's key (uuid, bigint or text)",
+  },
+};
+
+const ERROR_REF = { $ref: '#/components/schemas/Error' };
+const error = (description: string) => ({ description, content: { 'application/json': { schema: ERROR_REF } } });
+
+/**
+ * The errors an operation can answer, from its shape; all are `{code, message, details?, requestId}`.
+ * Declared so clients (and schemathesis) can check them, not just the happy path.
+ */
+function errorResponses(path: string, method: string, operation: Operation): Record<string, unknown> {
+  const parameters = (operation.parameters ?? []) as Parameter[];
+  const hasBody = operation.requestBody !== undefined;
+  const responses: Record<string, unknown> = {};
+  if (hasBody || parameters.length > 0) responses['400'] = error('bad input: `code` names what (invalid_body, invalid_query, invalid_tenant_id…)');
+  if (path.startsWith('/v1/')) {
+    responses['401'] = error('missing, expired or invalid credential');
+    responses['403'] = error('the role may not call this route (forbidden_role)');
+    responses['429'] = error('rate_limited: see the Retry-After header');
+  }
+  if (parameters.some((p) => p.in === 'path')) responses['404'] = error('not found, or another tenant\'s (the same answer)');
+  if (method !== 'get') responses['409'] = error('conflict with the current state (not_cancellable, idempotency_key_reused…)');
+  if (hasBody) responses['413'] = error('body_too_large: bodies are at most 64 KiB');
+  responses['503'] = error('a dependency (identity provider, Temporal, a database) is unavailable; retry');
+  return responses;
+}
+
+/** 202 answers are requests: say where to follow them, so a client (or a stateful fuzzer) can chain the calls. */
+const REQUEST_LINKS = {
+  GetRequest: { operationId: 'RequestsController_get', parameters: { id: '$response.body#/id' } },
+  CancelRequest: { operationId: 'RequestsController_cancel', parameters: { id: '$response.body#/id' } },
+};
+
+const EXTRA_LINKS: Record<string, Record<string, unknown>> = {
+  ExportsController_create: { DownloadExport: { operationId: 'ExportsController_download', parameters: { id: '$response.body#/id' } } },
+  ErasuresController_create: { CancelErasure: { operationId: 'ErasuresController_cancel', parameters: { id: '$response.body#/id' } } },
+};
+
+/** What the decorators cannot say once for all routes: security, parameter formats, errors, links. */
+export function completeDocument(document: OpenAPIObject): OpenAPIObject {
+  document.components = document.components ?? {};
+  document.components.schemas = { ...document.components.schemas, Error: openApiSchema(ErrorBodySchema, 'output') };
+  for (const [path, item] of Object.entries(document.paths)) {
+    for (const method of METHODS) {
+      const operation = item[method];
+      if (!operation) continue;
+      // Health, readiness and the JWKS are public; every /v1 route takes a bearer credential.
+      if (!path.startsWith('/v1/')) operation.security = [];
+      for (const parameter of (operation.parameters ?? []) as Parameter[]) {
+        const known = parameter.in === 'path' ? PATH_PARAMETERS[parameter.name] : undefined;
+        if (known) Object.assign(parameter, { schema: known.schema, description: parameter.description ?? known.description });
+      }
+      const accepted = operation.responses['202'] as { links?: unknown } | undefined;
+      if (accepted && !accepted.links) {
+        accepted.links = { ...REQUEST_LINKS, ...(operation.operationId ? EXTRA_LINKS[operation.operationId] : {}) };
+      }
+      operation.responses = { ...errorResponses(path, method, operation), ...operation.responses } as Operation['responses'];
+    }
+  }
+  return document;
+}
 
 /** The OpenAPI document is generated from the controllers, served at /openapi.json and browsable at /docs. */
 export function mountOpenApi(app: INestApplication): void {
   const document = SwaggerModule.createDocument(app, new DocumentBuilder()
     .setTitle('compliance-ops')
     .setDescription('Exports, erasure with signed receipts, retention purges and single-tenant point-in-time restore ' +
-      'for a multi-tenant PostgreSQL SaaS. Errors are `{code, message, details?, requestId}`.')
+      'for a multi-tenant PostgreSQL SaaS. Errors are `{code, message, details?, requestId}`. Credentials: a JWT ' +
+      '(HS256 local, RS256/ES256 from an identity provider) or an API key (`coak_…`), as `Authorization: Bearer …`.')
     .setVersion('1')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT or API key' })
     .addSecurityRequirements('bearer')
     .build());
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', raw: ['json'] });
+  SwaggerModule.setup('docs', app, completeDocument(document), { jsonDocumentUrl: 'openapi.json', raw: ['json'] });
 }

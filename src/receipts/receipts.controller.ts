@@ -3,6 +3,9 @@ import { ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { badInput, notFound } from '../errors';
 import { Allow, Public } from '../http/access';
+import { JwksSchema, ReceiptListSchema, ReceiptViewSchema } from '../http/dto/receipts.dto';
+import { TenantIdQuery, tenantIdQuerySchema } from '../http/dto/tenant-id';
+import { openApiSchema } from '../http/zod-body';
 import type { AuthenticatedRequest } from '../http/auth.guard';
 import { Jwks } from './keys';
 import { ReceiptView } from './receipt.types';
@@ -10,7 +13,7 @@ import { ReceiptsService } from './receipts.service';
 
 const ReceiptId = z.uuid();
 const ListQuery = z.strictObject({
-  tenantId: z.string().min(1).max(128).optional(),
+  tenantId: TenantIdQuery.optional(),
   /** cursor: the last log index of the previous page */
   after: z.coerce.number().int().min(0).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
@@ -25,14 +28,14 @@ export class ReceiptsController {
   @Get('.well-known/jwks.json')
   @Public()
   @Header('cache-control', 'public, max-age=300')
-  @ApiOkResponse({ description: 'the receipts and checkpoint public keys (ES256), kid = RFC 7638 thumbprint' })
+  @ApiOkResponse({ description: 'the receipts and checkpoint public keys (ES256), kid = RFC 7638 thumbprint', schema: openApiSchema(JwksSchema, 'output') })
   jwks(): Promise<Jwks> {
     return this.receipts.jwks();
   }
 
   @Get('v1/receipts/:id')
   @Allow('operator', 'auditor', 'tenant-admin')
-  @ApiOkResponse({ description: 'one signed receipt: the JWS, its decoded payload, log index and digest' })
+  @ApiOkResponse({ description: 'one signed receipt: the JWS, its decoded payload, log index and digest', schema: openApiSchema(ReceiptViewSchema, 'output') })
   async get(@Param('id') id: string, @Req() req: AuthenticatedRequest): Promise<ReceiptView> {
     if (!ReceiptId.safeParse(id).success) throw badInput('invalid_receipt_id', 'a receipt id is a UUID');
     const receipt = await this.receipts.get(id);
@@ -45,9 +48,10 @@ export class ReceiptsController {
 
   @Get('v1/receipts')
   @Allow('operator', 'auditor', 'tenant-admin')
-  @ApiQuery({ name: 'tenantId', required: false })
-  @ApiQuery({ name: 'after', required: false, description: 'cursor: the last logIndex of the previous page' })
-  @ApiQuery({ name: 'limit', required: false })
+  @ApiQuery({ name: 'tenantId', required: false, schema: tenantIdQuerySchema })
+  @ApiQuery({ name: 'after', required: false, description: 'cursor: the last logIndex of the previous page', schema: { type: 'integer', minimum: 0 } })
+  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } })
+  @ApiOkResponse({ description: 'oldest first, by log index', schema: openApiSchema(ReceiptListSchema, 'output') })
   async list(@Query() query: unknown, @Req() req: AuthenticatedRequest): Promise<{ items: ReceiptView[]; next: number | null }> {
     const parsed = ListQuery.safeParse(query);
     if (!parsed.success) {

@@ -1,23 +1,22 @@
-import { Controller, Get, Injectable, Param, Query, Req } from '@nestjs/common';
-import { ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { CatalogDatabase } from '../db/databases';
 import { badInput, notFound } from '../errors';
 import { Allow } from '../http/access';
 import type { AuthenticatedRequest } from '../http/auth.guard';
+import { TenantIdQuery, tenantIdQuerySchema } from '../http/dto/tenant-id';
+import { openApiSchema, parseQuery } from '../http/zod-body';
+import { RequestListSchema, RequestViewSchema } from './request.dto';
+import { RequestCancellation } from './request-cancellation';
 import { REQUEST_KINDS, REQUEST_STATUSES, RequestView } from './request.types';
-import { RequestsRepository } from './requests.repository';
+import { Requests } from './requests.provider';
 
-@Injectable()
-export class Requests extends RequestsRepository {
-  constructor(catalog: CatalogDatabase) {
-    super(catalog.pool);
-  }
-}
+// Other capabilities import the provider from here.
+export { Requests } from './requests.provider';
 
 const RequestId = z.uuid();
 const ListQuery = z.strictObject({
-  tenantId: z.string().min(1).max(128).optional(),
+  tenantId: TenantIdQuery.optional(),
   kind: z.enum(REQUEST_KINDS).optional(),
   status: z.enum(REQUEST_STATUSES).optional(),
   after: z.uuid().optional(),
@@ -27,11 +26,11 @@ const ListQuery = z.strictObject({
 @ApiTags('requests')
 @Controller('v1/requests')
 export class RequestsController {
-  constructor(private readonly requests: Requests) {}
+  constructor(private readonly requests: Requests, private readonly cancellation: RequestCancellation) {}
 
   @Get(':id')
   @Allow('operator', 'tenant-admin')
-  @ApiOkResponse({ description: 'status, progress, result and receipt of one request' })
+  @ApiOkResponse({ description: 'status, progress, result and receipt of one request', schema: openApiSchema(RequestViewSchema, 'output') })
   async get(@Param('id') id: string, @Req() req: AuthenticatedRequest): Promise<RequestView> {
     if (!RequestId.safeParse(id).success) throw badInput('invalid_request_id', 'a request id is a UUID');
     const request = await this.requests.get(id);
@@ -42,21 +41,27 @@ export class RequestsController {
     return request;
   }
 
+  /** Any kind; erasures only while they wait. The workflow records `cancelled` once it has stopped. */
+  @Post(':id/cancel')
+  @HttpCode(202)
+  @Allow('operator', 'tenant-admin')
+  @ApiAcceptedResponse({ description: 'cancellation asked of the workflow; poll the request for `cancelled`', schema: openApiSchema(RequestViewSchema, 'output') })
+  async cancel(@Param('id') id: string, @Req() req: AuthenticatedRequest): Promise<RequestView> {
+    if (!RequestId.safeParse(id).success) throw badInput('invalid_request_id', 'a request id is a UUID');
+    return this.cancellation.cancel(id, req.principal!, req.ip);
+  }
+
   @Get()
   @Allow('operator', 'tenant-admin')
-  @ApiQuery({ name: 'tenantId', required: false })
+  @ApiQuery({ name: 'tenantId', required: false, schema: tenantIdQuerySchema })
   @ApiQuery({ name: 'kind', required: false, enum: REQUEST_KINDS })
   @ApiQuery({ name: 'status', required: false, enum: REQUEST_STATUSES })
-  @ApiQuery({ name: 'after', required: false, description: 'cursor: the last id of the previous page' })
-  @ApiQuery({ name: 'limit', required: false })
+  @ApiQuery({ name: 'after', required: false, description: 'cursor: `next` of the previous page', schema: { type: 'string', format: 'uuid' } })
+  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } })
+  @ApiOkResponse({ description: 'newest first', schema: openApiSchema(RequestListSchema, 'output') })
   async list(@Query() query: unknown, @Req() req: AuthenticatedRequest): Promise<{ items: RequestView[]; next: string | null }> {
-    const parsed = ListQuery.safeParse(query);
-    if (!parsed.success) {
-      throw badInput('invalid_query', 'the query string is not valid', {
-        issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
-      });
-    }
-    const filter = parsed.data;
+    const filter = parseQuery(ListQuery, query);
+    // A tenant admin sees its own tenant's requests whatever it asks for.
     if (req.principal?.role === 'tenant-admin') filter.tenantId = req.principal.tenantId;
     const items = await this.requests.list(filter);
     return { items, next: items.length === filter.limit ? items[items.length - 1].id : null };

@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
-import { Requests, RequestsController } from './requests.controller';
+import { RequestCancellation } from './request-cancellation';
+import { RequestsController } from './requests.controller';
+import { Requests } from './requests.provider';
 
-@Module({ controllers: [RequestsController], providers: [Requests], exports: [Requests] })
+@Module({ controllers: [RequestsController], providers: [Requests, RequestCancellation], exports: [Requests] })
 export class RequestsModule {}

@@ -44,10 +44,28 @@ export class RequestsRepository {
   /**
    * Records a new request, or returns the caller's earlier one for the same
    * Idempotency-Key (`created: false`); the same key with another body is a conflict.
+   * With `onePerTenant`, a request of the same kind and tenant that is still
+   * queued or running caps it: the same body joins it (`created: false`),
+   * another body is a conflict naming it. Heavy operations (a whole-tenant
+   * COPY) then never run twice at once for one tenant.
    */
-  async create(request: NewRequest, from?: string): Promise<{ request: RequestView; created: boolean }> {
+  async create(request: NewRequest, from?: string, options: { onePerTenant?: boolean } = {}): Promise<{ request: RequestView; created: boolean }> {
     try {
       return await withTransaction(this.pool, async (client) => {
+        if (options.onePerTenant) {
+          // Serialises creators for this kind and tenant until commit; a second creator then sees the first's row.
+          await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`live:${request.kind}:${request.tenantId}`]);
+          const earlier = await this.byIdempotencyKey(client, request);
+          if (earlier) return { request: earlier, created: false };
+          const live = await client.query<RequestRow>(
+            `SELECT ${COLUMNS} FROM requests WHERE kind = $1 AND tenant_id = $2 AND status IN ('queued', 'running')
+              ORDER BY created_at LIMIT 1`, [request.kind, request.tenantId]);
+          if (live.rows[0]) {
+            if (live.rows[0].body_sha256 === (request.bodySha256 ?? null)) return { request: toView(live.rows[0]), created: false };
+            throw conflict(`${request.kind}_in_progress`, `another ${request.kind} of this tenant is running; retry when it ends`,
+              { requestId: live.rows[0].id });
+          }
+        }
         const { rows } = await client.query<RequestRow>(
           `INSERT INTO requests (id, kind, tenant_id, params, workflow_id, requested_by, idempotency_key, body_sha256)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}`,
@@ -58,17 +76,38 @@ export class RequestsRepository {
         return { request: toView(rows[0]), created: true };
       });
     } catch (error) {
+      // Two requests with one key raced past the lookup: the unique index let one through.
       if (sqlState(error) !== SQLSTATE.uniqueViolation || !request.idempotencyKey) throw error;
-      const { rows } = await this.pool.query<RequestRow>(
-        `SELECT ${COLUMNS} FROM requests WHERE requested_by = $1 AND idempotency_key = $2`,
-        [request.requestedBy, request.idempotencyKey],
-      );
-      if (rows.length === 0) throw error;
-      if (rows[0].body_sha256 !== (request.bodySha256 ?? null)) {
-        throw conflict('idempotency_key_reused', 'this Idempotency-Key was already used with a different request body');
-      }
-      return { request: toView(rows[0]), created: false };
+      const earlier = await this.byIdempotencyKey(this.pool, request);
+      if (!earlier) throw error;
+      return { request: earlier, created: false };
     }
+  }
+
+  /** The caller's earlier request under the same Idempotency-Key; a conflict if its body differs. */
+  private async byIdempotencyKey(client: Pool | PoolClient, request: NewRequest): Promise<RequestView | undefined> {
+    if (!request.idempotencyKey) return undefined;
+    const { rows } = await client.query<RequestRow>(
+      `SELECT ${COLUMNS} FROM requests WHERE requested_by = $1 AND idempotency_key = $2`,
+      [request.requestedBy, request.idempotencyKey],
+    );
+    if (rows.length === 0) return undefined;
+    if (rows[0].body_sha256 !== (request.bodySha256 ?? null)) {
+      throw conflict('idempotency_key_reused', 'this Idempotency-Key was already used with a different request body');
+    }
+    return toView(rows[0]);
+  }
+
+  /** The Temporal workflow carrying a request (kinds name their workflows differently). */
+  async workflowIdOf(id: string): Promise<string | undefined> {
+    const { rows } = await this.pool.query<{ workflow_id: string }>('SELECT workflow_id FROM requests WHERE id = $1', [id]);
+    return rows[0]?.workflow_id;
+  }
+
+  /** An audit-trail entry that is not a state change, e.g. who asked to cancel and from where. */
+  async recordEvent(requestId: string, actor: string, event: string, details: Record<string, unknown>): Promise<void> {
+    await this.pool.query(
+      'INSERT INTO request_events (request_id, actor, event, details) VALUES ($1, $2, $3, $4)', [requestId, actor, event, details]);
   }
 
   /** The erasure that holds the slot for this tenant or subject (see migration 000004), if any. */

@@ -64,12 +64,14 @@ beforeAll(async () => {
   service = ReceiptsService.fromConfig(config, { pool, kms, s3 }, { origin: `compliance-ops.test/${db.name}`, bucketPrefix: `test/${db.name}/` });
   for (const tenantId of ['tenant-a', 'tenant-b', 'tenant-a']) {
     const id = randomUUID();
-    await pool.query(`INSERT INTO requests (id, kind, tenant_id, workflow_id, requested_by) VALUES ($1, 'erasure', $2, $3, 'test')`, [id, tenantId, `w-${id}`]);
+    await pool.query(`INSERT INTO requests (id, kind, tenant_id, workflow_id, requested_by, params) VALUES ($1, 'erasure', $2, $3, 'test', jsonb_build_object('subjectHash', $3::text))`, [id, tenantId, `w-${id}`]);
     issued.push({ receiptId: (await service.issue(content(id, tenantId))).receiptId, tenantId });
   }
 
   @Module({ controllers: [ReceiptsController, TransparencyController], providers: [
     { provide: Config, useValue: config }, { provide: ReceiptsService, useValue: service },
+    // The guard looks API keys up in the catalog.
+    { provide: CatalogDatabase, useValue: new CatalogDatabase(pool) },
     { provide: APP_GUARD, useClass: AuthGuard }, { provide: APP_FILTER, useClass: ErrorFilter },
   ] })
   class ReceiptsApiTestModule {}

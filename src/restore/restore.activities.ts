@@ -1,0 +1,102 @@
+import { KMSClient } from '@aws-sdk/client-kms';
+import { S3Client } from '@aws-sdk/client-s3';
+import { Pool } from 'pg';
+import { Config } from '../config';
+import { DataMap } from '../datamap/datamap.types';
+import { currentActivity, toActivityFailure } from '../erasure/activity-context';
+import { normalizeTenantId } from '../erasure/purge-session';
+import { kmsKeyring } from '../kms/keyring';
+import { ArchiveNames, DrainResult, WalArchiver } from './archiver';
+import { RestoreResult, runRestore } from './run-restore';
+import { RestoreTarget } from './restore-target';
+import { takeTenantSnapshot, TenantSnapshot } from './tenant-snapshot';
+
+export interface RestoreActivityDependencies {
+  config: Config;
+  appPool: Pool;
+  catalogPool: Pool;
+  s3: S3Client;
+  kms: KMSClient;
+  loadDataMap(): Promise<DataMap>;
+  subjectHashSecret: string | Buffer;
+  /** where `GET /v1/requests/{id}` reads live progress from */
+  reportProgress?(requestId: string, progress: Record<string, unknown>): void;
+}
+
+export interface RestoreActivityInput {
+  requestId: string;
+  tenantId: string;
+  target: RestoreTarget;
+  mode: 'staging' | 'in-place';
+}
+
+/**
+ * The archive slot of one application database. Slot names are global to the
+ * server, so the database name is part of it: two databases on one server
+ * (or two test databases) never share a slot.
+ */
+export function archiveNamesFor(databaseUrl: string): ArchiveNames {
+  const database = decodeURIComponent(new URL(databaseUrl).pathname.slice(1)).toLowerCase().replace(/[^a-z0-9_]/g, '_');
+  return { slot: `compliance_ops_pitr_${database}`.slice(0, 63), publication: 'compliance_ops_pitr' };
+}
+
+/** The archiver over the application database, as the service role (it has REPLICATION). */
+export function archiverFor(deps: Pick<RestoreActivityDependencies, 'config' | 'catalogPool' | 's3' | 'loadDataMap'>): WalArchiver {
+  const { config } = deps;
+  return new WalArchiver({
+    replicationUrl: config.DATABASE_URL, catalogPool: deps.catalogPool, s3: deps.s3, bucket: config.S3_EXPORT_BUCKET,
+    sseKmsKeyId: config.S3_SSE_KMS_KEY_ID, keyring: kmsKeyring(config, config.KMS_EXPORT_KEY_ARN), loadDataMap: deps.loadDataMap,
+  }, archiveNamesFor(config.DATABASE_URL));
+}
+
+/**
+ * Restore activities. Each is safe to repeat: a snapshot id or restore id is
+ * the request id, a repeated restore rebuilds its staging schema from
+ * scratch, and a repeated drain re-archives into the same objects.
+ */
+export function createRestoreActivities(deps: RestoreActivityDependencies) {
+  const archiver = archiverFor(deps);
+  const activity = <I, O>(fn: (input: I) => Promise<O>) => async (input: I): Promise<O> => {
+    try {
+      return await fn(input);
+    } catch (error) {
+      throw toActivityFailure(error, currentActivity() !== undefined);
+    }
+  };
+  return {
+    takeSnapshot: activity(async (input: { requestId: string; tenantId: string }): Promise<TenantSnapshot> => {
+      const map = await deps.loadDataMap();
+      return takeTenantSnapshot(deps, map, normalizeTenantId(map, input.tenantId), input.requestId);
+    }),
+
+    restoreTenant: activity(async (input: RestoreActivityInput): Promise<RestoreResult> => {
+      const map = await deps.loadDataMap();
+      const ctx = currentActivity();
+      return runRestore({ ...deps, archiver }, map, { restoreId: input.requestId, tenantId: input.tenantId, target: input.target, mode: input.mode }, (stage) => {
+        ctx?.heartbeat({ stage });
+        deps.reportProgress?.(input.requestId, { stage });
+      });
+    }),
+
+    /**
+     * The supervised archiver: drains the slot every `intervalSeconds` until
+     * cancelled, heartbeating what it archived. Its workflow restarts it on
+     * failure; a schema change or a lost slot fails it with a clear message.
+     */
+    archiveWal: activity(async (input: { intervalSeconds: number; maxSeconds: number }): Promise<DrainResult> => {
+      const ctx = currentActivity();
+      await archiver.ensure();
+      const deadline = Date.now() + input.maxSeconds * 1000;
+      let last: DrainResult = await archiver.archiveOnce();
+      ctx?.heartbeat(last);
+      while (Date.now() < deadline && !ctx?.cancellationSignal?.aborted) {
+        await new Promise((resolve) => setTimeout(resolve, input.intervalSeconds * 1000));
+        last = await archiver.archiveOnce();
+        ctx?.heartbeat(last);
+      }
+      return last;
+    }),
+  };
+}
+
+export type RestoreActivities = ReturnType<typeof createRestoreActivities>;

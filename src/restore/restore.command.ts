@@ -1,0 +1,60 @@
+import { Command } from 'commander';
+import { ApiClient } from '../cli/api-client';
+import { progressPrinter } from '../cli/progress';
+import type { RequestView } from '../requests/request.types';
+import { isLsn } from './lsn';
+
+/** `--to` takes an LSN as Postgres prints it (0/16B3748) or an ISO 8601 time with an offset. */
+function parseTarget(value: string): { lsn: string } | { time: string } {
+  if (isLsn(value)) return { lsn: value.toUpperCase() };
+  if (/^\d{4}-\d\d-\d\dT/.test(value)) return { time: value };
+  throw new Error('--to takes an LSN (e.g. 0/16B3748) or an ISO 8601 time with an offset (e.g. 2026-05-01T12:00:00Z)');
+}
+
+function parseMode(value: string): 'staging' | 'in-place' {
+  if (value !== 'staging' && value !== 'in-place') throw new Error('--mode is staging or in-place');
+  return value;
+}
+
+export function restoreCommand(): Command {
+  const restore = new Command('restore')
+    .description('restore one tenant to a time or an LSN, into a staging schema or in place')
+    .argument('<tenant>', 'tenant id')
+    .requiredOption('--to <time|lsn>', 'the restore point: ISO 8601 time (inclusive) or LSN', parseTarget)
+    .option('--mode <mode>', 'staging (inspect, nothing live changes) or in-place (swap the tenant\'s rows)', parseMode, 'staging')
+    .option('--wait', 'wait for the restore, showing progress')
+    .action(async (tenant: string, options: { to: { lsn: string } | { time: string }; mode: 'staging' | 'in-place'; wait?: boolean }) => {
+      const api = await ApiClient.fromEnvironment();
+      const request = await api.call<RequestView>('POST', `/v1/tenants/${encodeURIComponent(tenant)}/restores`, { target: options.to, mode: options.mode });
+      if (!options.wait) {
+        process.stdout.write(`${JSON.stringify(request, null, 2)}\n`);
+        return;
+      }
+      const done = await api.waitFor(request.id, progressPrinter());
+      process.stderr.write('\n');
+      if (done.status !== 'succeeded') {
+        process.stderr.write(`restore ${done.status}${done.error ? `: ${done.error.message}` : ''}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      const result = done.result as { schema: string; swapped: boolean; appliedTransactions: number; erasedSubjects: number; rows: Record<string, number> };
+      process.stdout.write([
+        `restore ${done.id}: ${result.swapped ? 'swapped in place' : 'staged'} in schema ${result.schema}; ` +
+          `${result.appliedTransactions} transactions replayed, ${result.erasedSubjects} erased subjects dropped again`,
+        ...Object.entries(result.rows).map(([table, rows]) => `  ${table.padEnd(20)} ${rows}`),
+        '',
+      ].join('\n'));
+    });
+
+  restore.command('snapshot').description('take a snapshot of a tenant for later restores')
+    .argument('<tenant>', 'tenant id')
+    .option('--wait', 'wait for the snapshot')
+    .action(async (tenant: string, options: { wait?: boolean }) => {
+      const api = await ApiClient.fromEnvironment();
+      const request = await api.call<RequestView>('POST', `/v1/tenants/${encodeURIComponent(tenant)}/snapshots`, {});
+      const done = options.wait ? await api.waitFor(request.id, progressPrinter()) : request;
+      process.stdout.write(`${JSON.stringify(done, null, 2)}\n`);
+      if (options.wait && done.status !== 'succeeded') process.exitCode = 1;
+    });
+  return restore;
+}

@@ -1,0 +1,60 @@
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Writable } from 'node:stream';
+import { KeyringNode } from '@aws-crypto/client-node';
+import { decryptStream, encryptBuffer } from '../export/encrypt';
+import { lsnKey, parseLsn } from './lsn';
+import { Segment } from './wal.types';
+
+export interface SegmentStoreEnvironment {
+  s3: S3Client;
+  bucket: string;
+  sseKmsKeyId: string;
+  keyring: KeyringNode;
+}
+
+/** Binds a segment to its tenant: KMS refuses to hand out its data key under another tenant's context. */
+export function segmentEncryptionContext(tenantId: string) {
+  return { tenant: tenantId, purpose: 'wal-segment' };
+}
+
+/**
+ * `tenants/<t>/wal/<first commit LSN>-<last end LSN>.seg`: deterministic, so
+ * a drain repeated after a crash overwrites the same object instead of adding
+ * a second copy, and keys sort in LSN order.
+ */
+export function segmentKey(segment: Segment): string {
+  const first = segment.transactions[0].commitLsn;
+  const last = segment.transactions[segment.transactions.length - 1].endLsn;
+  return `tenants/${encodeURIComponent(segment.tenantId)}/wal/${lsnKey(parseLsn(first))}-${lsnKey(parseLsn(last))}.seg`;
+}
+
+/** Gzipped JSON, envelope-encrypted, stored with SSE-KMS as well. Resolves once S3 has it. */
+export async function putSegment(env: SegmentStoreEnvironment, segment: Segment): Promise<string> {
+  const key = segmentKey(segment);
+  const body = await encryptBuffer(env.keyring, segmentEncryptionContext(segment.tenantId), gzipSync(Buffer.from(JSON.stringify(segment))));
+  await env.s3.send(
+    new PutObjectCommand({ Bucket: env.bucket, Key: key, Body: body, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: env.sseKmsKeyId }),
+  );
+  return key;
+}
+
+export async function getSegment(env: Omit<SegmentStoreEnvironment, 'sseKmsKeyId'>, key: string, tenantId: string): Promise<Segment> {
+  const response = await env.s3.send(new GetObjectCommand({ Bucket: env.bucket, Key: key }));
+  const chunks: Buffer[] = [];
+  await pipeline(
+    response.Body as Readable,
+    decryptStream(env.keyring, segmentEncryptionContext(tenantId)),
+    new Writable({
+      write(chunk: Buffer, _enc, done) {
+        chunks.push(chunk);
+        done();
+      },
+    }),
+  );
+  const segment = JSON.parse(gunzipSync(Buffer.concat(chunks)).toString('utf8')) as Segment;
+  if (segment.version !== 1 || segment.tenantId !== tenantId) throw new Error(`segment ${key} is not a version-1 segment of tenant ${tenantId}`);
+  return segment;
+}

@@ -1,0 +1,133 @@
+import { Client, escapeIdentifier as q } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config';
+import { DEMO_DATAMAP_CONFIG, loadDatamapConfig } from '../../src/datamap/datamap.config';
+import { discoverDataMap } from '../../src/datamap/discover';
+import { createPool } from '../../src/db/pool';
+import { kmsKeyring } from '../../src/kms/keyring';
+import { FINAL_STATUSES, RequestView } from '../../src/requests/request.types';
+import { WalArchiver } from '../../src/restore/archiver';
+import { archiveNamesFor } from '../../src/restore/restore.activities';
+import { deletePrefix } from '../../src/s3/prefix';
+import { createS3Client } from '../../src/s3/s3';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../../src/config';
+import { startTestService, TestService } from '../helpers/service';
+
+describe('restore through the API, Temporal and the CLI', () => {
+  let service: TestService;
+  let admin: Client;
+  let operator: string;
+  let tenantId: string;
+  let ownerArchiver: WalArchiver;
+  const schemas: string[] = [];
+
+  beforeAll(async () => {
+    service = await startTestService('restore_api', { seed: 1003, tenants: 2, rowsPerTenant: 60 });
+    operator = await service.api.token('operator');
+    tenantId = service.demo.tenants[0].id;
+    admin = new Client({ connectionString: service.app.adminUrl });
+    await admin.connect();
+    // Deployment steps the service role cannot do itself: staging schemas need CREATE, the publication needs the tables' owner.
+    await admin.query(`GRANT CREATE ON DATABASE ${q(service.app.name)} TO compliance_ops`);
+    const config = loadConfig();
+    const catalogPool = createPool(service.catalog.serviceUrl, 2);
+    const appPool = createPool(service.app.serviceUrl, 2);
+    const map = await discoverDataMap(appPool, { tenantColumn: 'tenant_id', config: loadDatamapConfig(DEMO_DATAMAP_CONFIG) });
+    await appPool.end();
+    ownerArchiver = new WalArchiver({
+      replicationUrl: service.app.adminUrl, catalogPool, s3: createS3Client(config), bucket: config.S3_EXPORT_BUCKET,
+      sseKmsKeyId: config.S3_SSE_KMS_KEY_ID, keyring: kmsKeyring(config, config.KMS_EXPORT_KEY_ARN), loadDataMap: async () => map,
+    }, archiveNamesFor(service.app.serviceUrl));
+    await ownerArchiver.ensure();
+    (ownerArchiver as unknown as { closePool: () => Promise<void> }).closePool = () => catalogPool.end();
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const s of schemas) await admin?.query(`DROP SCHEMA IF EXISTS ${q(s)} CASCADE`).catch(() => undefined);
+    await ownerArchiver?.drop().catch(() => undefined);
+    const config = loadConfig();
+    const s3 = createS3Client(config);
+    for (const t of service?.demo.tenants ?? []) {
+      await deletePrefix(s3, config.S3_EXPORT_BUCKET, `tenants/${t.id}/wal/`).catch(() => undefined);
+      await deletePrefix(s3, config.S3_EXPORT_BUCKET, `tenants/${t.id}/exports/`).catch(() => undefined);
+    }
+    s3.destroy();
+    await (ownerArchiver as unknown as { closePool?: () => Promise<void> })?.closePool?.();
+    await admin?.end();
+    await service?.close();
+  });
+
+  const call = async (method: string, path: string, token: string, body?: unknown) => {
+    const response = await fetch(`${service.api.url}${path}`, {
+      method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+
+  async function finished(id: string): Promise<RequestView> {
+    for (let i = 0; i < 480; i++) {
+      const { body } = await call('GET', `/v1/requests/${id}`, operator);
+      if (FINAL_STATUSES.has((body as unknown as RequestView).status)) return body as unknown as RequestView;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    throw new Error(`request ${id} did not finish`);
+  }
+
+  const users = async (schema = 'public') =>
+    (await admin.query<{ r: string }>(`SELECT x::text AS r FROM ${q(schema)}.users x WHERE tenant_id = $1 ORDER BY id`, [tenantId])).rows.map((r) => r.r);
+
+  it('takes a snapshot, then restores to an LSN into staging: 202, succeeded, contents as they were', async () => {
+    const snap = await call('POST', `/v1/tenants/${tenantId}/snapshots`, operator, {});
+    expect(snap.status).toBe(202);
+    expect((await finished(snap.body.id as string)).status).toBe('succeeded');
+
+    await admin.query(`INSERT INTO users (tenant_id, email, full_name) VALUES ($1, 'api@restore.example', 'API')`, [tenantId]);
+    const expected = await users();
+    const { rows } = await admin.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+    await admin.query(`DELETE FROM users WHERE tenant_id = $1 AND email = 'api@restore.example'`, [tenantId]);
+
+    const created = await call('POST', `/v1/tenants/${tenantId}/restores`, operator, { target: { lsn: rows[0].lsn }, mode: 'staging' });
+    expect(created.status).toBe(202);
+    expect(created.body).toMatchObject({ kind: 'restore', tenantId, status: 'queued' });
+    const done = await finished(created.body.id as string);
+    expect(done.error).toBeNull();
+    expect(done.status).toBe('succeeded');
+    const schema = (done.result as { schema: string }).schema;
+    schemas.push(schema);
+    expect(await users(schema)).toEqual(expected);
+  }, 120_000);
+
+  it('answers bad targets with a 4xx naming the problem, before starting anything', async () => {
+    const post = (body: unknown) => call('POST', `/v1/tenants/${tenantId}/restores`, operator, body);
+    const future = await post({ target: { time: new Date(Date.now() + 3_600_000).toISOString() } });
+    expect([future.status, future.body.code]).toEqual([400, 'restore_target_in_future']);
+    const early = await post({ target: { time: '2001-01-01T00:00:00Z' } });
+    expect([early.status, early.body.code]).toEqual([400, 'restore_target_before_oldest_snapshot']);
+    const garbage = await post({ target: { lsn: 'not-an-lsn' } });
+    expect(garbage.status).toBe(400);
+    const noTarget = await post({ mode: 'in-place' });
+    expect(noTarget.status).toBe(400);
+  });
+
+  /** The built CLI, run asynchronously: the API and worker it talks to live in this process and must keep running. */
+  const cliAsync = (args: string[]) => new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, [join(PROJECT_ROOT, 'bin', 'compliance-ops.js'), ...args], {
+      env: { ...process.env, COMPLIANCE_OPS_API_URL: service.api.url, COMPLIANCE_OPS_TOKEN: operator }, timeout: 120_000,
+    }, (error, stdout, stderr) => resolve({ status: error ? Number(error.code ?? 1) : 0, stdout, stderr }));
+  });
+
+  it('restores from the CLI with --to <time> --wait', async () => {
+    const out = await cliAsync(['restore', tenantId, '--to', new Date().toISOString(), '--wait']);
+    expect(out.stdout).toMatch(/staged in schema restore_/);
+    expect(out.status).toBe(0);
+    const schema = /schema (restore_[a-z0-9]+)/.exec(out.stdout)![1];
+    schemas.push(schema);
+    expect(await users(schema)).toEqual(await users());
+    const bad = await cliAsync(['restore', tenantId, '--to', 'last tuesday']);
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toContain('--to takes an LSN');
+  }, 120_000);
+});

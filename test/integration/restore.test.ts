@@ -1,0 +1,237 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Client, escapeIdentifier as q } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DomainError } from '../../src/errors';
+import { hashSubject } from '../../src/receipts/subject-hash';
+import { dropStaging, RestoreDependencies, runRestore } from '../../src/restore/run-restore';
+import { restoredTables } from '../../src/restore/staging';
+import { takeTenantSnapshot } from '../../src/restore/tenant-snapshot';
+import { createRestoreEnv, RestoreEnv } from '../helpers/restore-env';
+
+const SUBJECT_SECRET = 'a restore test secret of at least 32 bytes';
+
+let env: RestoreEnv;
+let deps: RestoreDependencies;
+let A: string;
+let B: string;
+let C: string;
+const schemas: string[] = [];
+
+/** Tenant contents as exact text (every column, row by row, in key order), from live tables or a staging schema. */
+async function contents(tenantId: string, schema?: string): Promise<Record<string, string[]>> {
+  const out: Record<string, string[]> = {};
+  for (const t of restoredTables(env.map)) {
+    const column = t.kind === 'tenants' ? 'id' : 'tenant_id';
+    const from = `${q(schema ?? t.schema)}.${q(t.name)}`;
+    const { rows } = await env.admin.query<{ r: string }>(
+      `SELECT x::text AS r FROM ${from} x WHERE ${q(column)} = $1 ORDER BY ${t.primaryKey.map((c) => `x.${q(c)}`).join(', ')}`, [tenantId]);
+    out[t.name] = rows.map((r) => r.r);
+  }
+  return out;
+}
+
+interface Instant {
+  lsn: string;
+  time: string;
+  contents: Record<string, string[]>;
+}
+
+async function instant(): Promise<Instant> {
+  const { rows } = await env.admin.query<{ lsn: string; time: string }>(
+    `SELECT pg_current_wal_lsn()::text AS lsn, to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS time`);
+  return { ...rows[0], contents: await contents(A) };
+}
+
+async function restore(target: { time: string } | { lsn: string }, mode: 'staging' | 'in-place' = 'staging') {
+  const restoreId = randomUUID();
+  const result = await runRestore(deps, env.map, { restoreId, tenantId: A, target, mode });
+  schemas.push(result.schema);
+  return result;
+}
+
+async function snapshot(tenantId: string) {
+  return takeTenantSnapshot({ config: env.config, appPool: env.appPool, s3: env.s3, kms: env.kms, catalogPool: env.catalogPool }, env.map, tenantId);
+}
+
+const big = () => randomBytes(9_000).toString('hex'); // incompressible: stored out of line (TOAST)
+
+async function tx(fn: (c: Client) => Promise<void>) {
+  await env.admin.query('BEGIN');
+  try {
+    await fn(env.admin);
+    await env.admin.query('COMMIT');
+  } catch (error) {
+    await env.admin.query('ROLLBACK');
+    throw error;
+  }
+}
+
+async function newUser(c: Client, tenant: string, email: string): Promise<string> {
+  const { rows } = await c.query<{ id: string }>(`INSERT INTO users (tenant_id, email, full_name) VALUES ($1, $2, 'Restore Person') RETURNING id::text`, [tenant, email]);
+  return rows[0].id;
+}
+
+async function newDocument(c: Client, tenant: string, author: string): Promise<string> {
+  const { rows: p } = await c.query<{ id: string }>(`INSERT INTO projects (tenant_id, owner_id, name) VALUES ($1, $2, 'restore project') RETURNING id::text`, [tenant, author]);
+  const { rows } = await c.query<{ id: string }>(
+    `INSERT INTO documents (tenant_id, project_id, author_id, title, body, metadata) VALUES ($1, $2, $3, 'draft', $4, '{"v": 1}') RETURNING id::text`,
+    [tenant, p[0].id, author, big()]);
+  return rows[0].id;
+}
+
+const instants: Instant[] = [];
+let docA: string;
+
+beforeAll(async () => {
+  env = await createRestoreEnv('restore', { seed: 1005, tenants: 3, rowsPerTenant: 80 });
+  [A, B, C] = env.tenants.map((t) => t.id);
+  deps = { config: env.config, appPool: env.appPool, catalogPool: env.catalogPool, s3: env.s3, kms: env.kms, archiver: env.archiver, subjectHashSecret: SUBJECT_SECRET };
+  await env.archiver.ensure();
+  await snapshot(A);
+  await snapshot(B);
+
+  // 1: a multi-table transaction across two tenants, with a TOASTed body.
+  await tx(async (c) => {
+    const author = await newUser(c, A, 'writer@a.example');
+    docA = await newDocument(c, A, author);
+    await c.query(`INSERT INTO comments (tenant_id, document_id, author_id, body) VALUES ($1, $2, $3, 'first!')`, [A, docA, author]);
+    await newUser(c, B, 'writer@b.example');
+  });
+  instants.push(await instant());
+
+  // 2: updates that leave the TOASTed body unchanged, an update of jsonb, deletes of seeded rows.
+  await env.admin.query(`UPDATE documents SET title = 'final', metadata = '{"v": 2}' WHERE tenant_id = $1 AND id = $2`, [A, docA]);
+  await env.admin.query(`UPDATE users SET full_name = full_name || ' (edited)' WHERE tenant_id = $1 AND id IN (SELECT id FROM users WHERE tenant_id = $1 ORDER BY id LIMIT 3)`, [A]);
+  await env.admin.query(`DELETE FROM comments WHERE tenant_id = $1 AND id IN (SELECT id FROM comments WHERE tenant_id = $1 ORDER BY id LIMIT 2)`, [A]);
+  await env.admin.query(`DELETE FROM audit_events WHERE tenant_id = $1 AND id IN (SELECT id FROM audit_events WHERE tenant_id = $1 ORDER BY id LIMIT 5)`, [B]);
+  instants.push(await instant());
+
+  // 3: the TOASTed body itself changes; a document and its comments go.
+  await env.admin.query(`UPDATE documents SET body = $3 WHERE tenant_id = $1 AND id = $2`, [A, docA, big()]);
+  await tx(async (c) => {
+    const { rows } = await c.query<{ id: string }>(`SELECT id::text FROM documents WHERE tenant_id = $1 AND id <> $2 ORDER BY id LIMIT 1`, [A, docA]);
+    await c.query(`DELETE FROM comments WHERE tenant_id = $1 AND document_id = $2`, [A, rows[0].id]);
+    await c.query(`DELETE FROM documents WHERE tenant_id = $1 AND id = $2`, [A, rows[0].id]);
+  });
+  instants.push(await instant());
+}, 240_000);
+
+afterAll(async () => {
+  for (const schema of schemas) await dropStaging(env.appPool, schema).catch(() => undefined);
+  await env?.close();
+});
+
+describe('single-tenant point-in-time restore', () => {
+  it('restores tenant A into staging exactly as it was at each remembered LSN', async () => {
+    for (const at of instants) {
+      const result = await restore({ lsn: at.lsn });
+      expect(await contents(A, result.schema)).toEqual(at.contents);
+    }
+  });
+
+  it('restores to a remembered time, inclusive of commits up to it', async () => {
+    const result = await restore({ time: instants[1].time });
+    expect(await contents(A, result.schema)).toEqual(instants[1].contents);
+  });
+
+  it('swaps tenant A in place while tenant B keeps writing, leaving B untouched', async () => {
+    const before = await contents(B);
+    let stop = false;
+    const writer = new Client({ connectionString: env.app.adminUrl });
+    await writer.connect();
+    let written = 0;
+    const writing = (async () => {
+      while (!stop) {
+        await writer.query(`INSERT INTO audit_events (tenant_id, action) VALUES ($1, 'during-restore')`, [B]);
+        written += 1;
+      }
+    })();
+    try {
+      const result = await restore({ lsn: instants[0].lsn }, 'in-place');
+      expect(result.swapped).toBe(true);
+    } finally {
+      stop = true;
+      await writing;
+      await writer.end();
+    }
+    expect(written).toBeGreaterThan(0);
+    expect(await contents(A)).toEqual(instants[0].contents);
+    const after = await contents(B);
+    const { rows } = await env.admin.query<{ n: string }>(`SELECT count(*) AS n FROM audit_events WHERE tenant_id = $1 AND action = 'during-restore'`, [B]);
+    expect(Number(rows[0].n)).toBe(written);
+    for (const table of Object.keys(before)) {
+      if (table === 'audit_events') expect(after[table].filter((r) => !r.includes('during-restore'))).toEqual(before[table]);
+      else expect(after[table]).toEqual(before[table]);
+    }
+    // Sequences are ahead of the restored ids: the application's next insert does not collide.
+    await env.admin.query(`INSERT INTO invoices (tenant_id, billing_name, billing_email, billing_address, amount_cents, currency) VALUES ($1, 'n', 'e@x', 'a', 1, 'EUR')`, [A]);
+  });
+
+  it('a snapshot taken with a write in flight, then a restore just after it: nothing applied twice or lost', async () => {
+    const inflight = new Client({ connectionString: env.app.adminUrl });
+    const busy = new Client({ connectionString: env.app.adminUrl });
+    await Promise.all([inflight.connect(), busy.connect()]);
+    let stop = false;
+    try {
+      await inflight.query('BEGIN');
+      const author = await newUser(inflight, A, 'inflight@a.example');
+      await inflight.query(`INSERT INTO audit_events (tenant_id, actor_id, action) VALUES ($1, $2, 'inflight')`, [A, author]);
+      const { rows } = await inflight.query<{ xid: string }>('SELECT pg_current_xact_id()::text AS xid');
+      // Tenant A keeps committing while the snapshot is taken: each lands on one side of it or the other.
+      const busyWriting = (async () => {
+        while (!stop) await busy.query(`INSERT INTO audit_events (tenant_id, action) VALUES ($1, 'busy')`, [A]);
+      })();
+      const taken = await snapshot(A);
+      stop = true;
+      await busyWriting;
+      // Started before the snapshot, committed after it: invisible to it, so replay must apply it, once.
+      expect(taken.xip).toContain(rows[0].xid);
+      await inflight.query('COMMIT');
+    } finally {
+      stop = true;
+      await Promise.all([inflight.end(), busy.end()]);
+    }
+    await env.admin.query(`UPDATE users SET full_name = 'after snapshot' WHERE tenant_id = $1 AND email = 'inflight@a.example'`, [A]);
+    const now = await instant();
+    const result = await restore({ lsn: now.lsn });
+    expect(await contents(A, result.schema)).toEqual(now.contents);
+  });
+
+  it('does not bring back a subject erased after the snapshot', async () => {
+    const before = await instant();
+    const email = 'writer@a.example';
+    expect(before.contents.users.some((r) => r.includes(email))).toBe(true);
+    // What an erasure leaves behind: the subject's rows gone, and a tombstone naming its hash.
+    const requestId = randomUUID();
+    await env.catalogPool.query(`INSERT INTO requests (id, kind, tenant_id, workflow_id, requested_by, params) VALUES ($1, 'erasure', $2, $3, 'test', jsonb_build_object('subjectHash', $3::text))`, [requestId, A, `erasure:${A}:${requestId}`]);
+    await env.catalogPool.query(`INSERT INTO tombstones (tenant_id, subject_hash, request_id) VALUES ($1, $2, $3)`, [A, hashSubject(SUBJECT_SECRET, A, email), requestId]);
+    const result = await restore({ lsn: before.lsn });
+    expect(result.erasedSubjects).toBe(1);
+    const restored = await contents(A, result.schema);
+    expect(restored.users.some((r) => r.includes(email))).toBe(false);
+    expect(restored.users.length).toBe(before.contents.users.length - 1);
+  });
+
+  it('refuses to restore an erased tenant', async () => {
+    await snapshot(C);
+    const requestId = randomUUID();
+    await env.catalogPool.query(`INSERT INTO requests (id, kind, tenant_id, workflow_id, requested_by, params) VALUES ($1, 'erasure', $2, $3, 'test', jsonb_build_object('subjectHash', $3::text))`, [requestId, C, `erasure:${C}:${requestId}`]);
+    await env.catalogPool.query(`INSERT INTO tombstones (tenant_id, subject_hash, request_id) VALUES ($1, NULL, $2)`, [C, requestId]);
+    const error = await runRestore(deps, env.map, { restoreId: randomUUID(), tenantId: C, target: { time: new Date().toISOString() }, mode: 'staging' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DomainError);
+    expect((error as DomainError).code).toBe('tenant_erased');
+  });
+
+  it('answers bad targets with a bad-input error that says why', async () => {
+    const codeOf = async (target: { time: string } | { lsn: string }) => {
+      const error = await runRestore(deps, env.map, { restoreId: randomUUID(), tenantId: A, target, mode: 'staging' }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(DomainError);
+      expect((error as DomainError).kind).toBe('bad_input');
+      return (error as DomainError).code;
+    };
+    expect(await codeOf({ time: '2001-01-01T00:00:00Z' })).toBe('restore_target_before_oldest_snapshot');
+    expect(await codeOf({ time: new Date(Date.now() + 3_600_000).toISOString() })).toBe('restore_target_in_future');
+    expect(await codeOf({ lsn: 'FFFF/0' })).toBe('restore_target_in_future');
+    expect(await codeOf({ lsn: 'yesterday' })).toBe('invalid_restore_target');
+  });
+});

@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import { assembleTransactions, SchemaChangeError } from '../../src/restore/assemble';
+import { decodePgoutput, UnsupportedWalMessage } from '../../src/restore/pgoutput';
+import { formatLsn, parseLsn } from '../../src/restore/lsn';
+import { isVisibleInSnapshot } from '../../src/restore/visibility';
+
+/** Builds pgoutput v1 messages byte by byte, as the server sends them. */
+class Msg {
+  private parts: Buffer[] = [];
+  constructor(tag: string) {
+    this.byte(tag.charCodeAt(0));
+  }
+  byte(v: number) { this.parts.push(Buffer.from([v])); return this; }
+  int16(v: number) { const b = Buffer.alloc(2); b.writeInt16BE(v); this.parts.push(b); return this; }
+  int32(v: number) { const b = Buffer.alloc(4); b.writeUInt32BE(v >>> 0); this.parts.push(b); return this; }
+  int64(v: bigint) { const b = Buffer.alloc(8); b.writeBigInt64BE(v); this.parts.push(b); return this; }
+  str(s: string) { this.parts.push(Buffer.from(`${s}\0`)); return this; }
+  tuple(values: Array<string | null | 'u'>) {
+    this.int16(values.length);
+    for (const v of values) {
+      if (v === null) this.byte('n'.charCodeAt(0));
+      else if (v === 'u') this.byte('u'.charCodeAt(0));
+      else { const b = Buffer.from(v); this.byte('t'.charCodeAt(0)).int32(b.length); this.parts.push(b); }
+    }
+    return this;
+  }
+  get buf() { return Buffer.concat(this.parts); }
+}
+
+const begin = (finalLsn: bigint, xid: number) => new Msg('B').int64(finalLsn).int64(1_000_000n).int32(xid).buf;
+const commit = (commitLsn: bigint, endLsn: bigint) => new Msg('C').byte(0).int64(commitLsn).int64(endLsn).int64(1_000_000n).buf;
+const relation = (oid: number, cols: Array<[string, number, boolean]>) => {
+  const m = new Msg('R').int32(oid).str('public').str('documents').byte('d'.charCodeAt(0)).int16(cols.length);
+  for (const [name, type, key] of cols) m.byte(key ? 1 : 0).str(name).int32(type).int32(-1);
+  return m.buf;
+};
+const COLS: Array<[string, number, boolean]> = [['tenant_id', 2950, true], ['id', 20, true], ['body', 25, false]];
+
+describe('pgoutput decoding', () => {
+  it('reads begin with the commit time in microseconds since the Unix epoch', () => {
+    const msg = decodePgoutput(begin(0x1_0000_0010n, 42));
+    // 1 s after 2000-01-01T00:00:00Z
+    expect(msg).toEqual({ tag: 'begin', finalLsn: '1/10', commitMicros: '946684801000000', xid: 42 });
+  });
+
+  it('keeps an unchanged TOASTed value distinct from NULL in an update', () => {
+    const update = new Msg('U').int32(7).byte('N'.charCodeAt(0)).tuple(['t1', '5', 'u']).buf;
+    const msg = decodePgoutput(update);
+    expect(msg).toEqual({ tag: 'change', change: { op: 'update', rel: 7, new: ['t1', '5', false] } });
+    const withNull = decodePgoutput(new Msg('U').int32(7).byte('N'.charCodeAt(0)).tuple(['t1', '5', null]).buf);
+    expect(withNull).toMatchObject({ change: { new: ['t1', '5', null] } });
+  });
+
+  it('reads the key tuple of a delete and the old key of an update that changed it', () => {
+    expect(decodePgoutput(new Msg('D').int32(7).byte('K'.charCodeAt(0)).tuple(['t1', '5', null]).buf))
+      .toEqual({ tag: 'change', change: { op: 'delete', rel: 7, old: ['t1', '5', null] } });
+    const moved = new Msg('U').int32(7).byte('K'.charCodeAt(0)).tuple(['t1', '5', null]).byte('N'.charCodeAt(0)).tuple(['t1', '6', 'x']).buf;
+    expect(decodePgoutput(moved)).toEqual({ tag: 'change', change: { op: 'update', rel: 7, old: ['t1', '5', null], new: ['t1', '6', 'x'] } });
+  });
+
+  it('reads truncate with its cascade flag', () => {
+    expect(decodePgoutput(new Msg('T').int32(2).byte(1).int32(7).int32(8).buf)).toEqual({ tag: 'change', change: { op: 'truncate', rels: [7, 8], cascade: true } });
+  });
+
+  it('refuses streaming messages instead of guessing', () => {
+    expect(() => decodePgoutput(new Msg('S').int32(1).byte(1).buf)).toThrow(UnsupportedWalMessage);
+  });
+});
+
+describe('assembling transactions', () => {
+  it('keeps commit LSN (start of the commit record) and end LSN per transaction', () => {
+    const insert = new Msg('I').int32(7).byte('N'.charCodeAt(0)).tuple(['t1', '1', 'hello']).buf;
+    const { transactions } = assembleTransactions([begin(0x100n, 9), relation(7, COLS), insert, commit(0x100n, 0x130n)]);
+    expect(transactions).toEqual([{ xid: 9, commitLsn: '0/100', endLsn: '0/130', commitMicros: '946684801000000', changes: [{ op: 'insert', rel: 7, new: ['t1', '1', 'hello'] }] }]);
+  });
+
+  it('stops with a clear error when a relation changes shape', () => {
+    const known = assembleTransactions([begin(0x100n, 9), relation(7, COLS), commit(0x100n, 0x130n)]).relations;
+    const altered = relation(7, [...COLS, ['extra', 25, false]]);
+    expect(() => assembleTransactions([begin(0x200n, 10), altered, commit(0x200n, 0x230n)], known)).toThrow(SchemaChangeError);
+  });
+});
+
+describe('LSNs and snapshot visibility', () => {
+  it('round-trips LSNs and orders them numerically', () => {
+    expect(formatLsn(parseLsn('16/B374D848'))).toBe('16/B374D848');
+    expect(parseLsn('0/A0') > parseLsn('0/9F')).toBe(true);
+  });
+
+  it('treats xids below xmin as visible, in xip or at/after xmax as not', () => {
+    const snap = { xmin: '100', xmax: '110', xip: ['103'] };
+    expect(isVisibleInSnapshot(99, snap)).toBe(true);
+    expect(isVisibleInSnapshot(102, snap)).toBe(true);
+    expect(isVisibleInSnapshot(103, snap)).toBe(false);
+    expect(isVisibleInSnapshot(110, snap)).toBe(false);
+  });
+
+  it('widens a 32-bit xid with the epoch of the snapshot', () => {
+    const epoch1 = (1n << 32n);
+    const snap = { xmin: String(epoch1 + 5n), xmax: String(epoch1 + 20n), xip: [] };
+    expect(isVisibleInSnapshot(4294967290, snap)).toBe(true); // previous epoch, long committed
+    expect(isVisibleInSnapshot(25, snap)).toBe(false);
+  });
+});
