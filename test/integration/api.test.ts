@@ -1,13 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApi, TestApi } from '../helpers/api';
+import { TestApi } from '../helpers/api';
+import { startTestService, TestService } from '../helpers/service';
 
 describe('the HTTP API skeleton', () => {
+  let service: TestService;
   let api: TestApi;
   beforeAll(async () => {
-    api = await startTestApi();
+    // Its own seeded database: the API validates retention policies against the data map at start.
+    service = await startTestService('api', undefined, { worker: false });
+    api = service.api;
   });
   afterAll(async () => {
-    await api?.close();
+    await service?.close();
   });
 
   const get = (path: string, token?: string) =>
