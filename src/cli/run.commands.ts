@@ -40,8 +40,9 @@ async function seedDemoIfEmpty(): Promise<void> {
   const { demoAdminUrl } = localEndpoints();
   const client = new Client({ connectionString: demoAdminUrl });
   await client.connect();
-  const { rows } = await client.query<{ n: string }>(
-    `SELECT CASE WHEN to_regclass('public.tenants') IS NULL THEN 0 ELSE (SELECT count(*) FROM public.tenants) END AS n`);
+  // Two statements: a query naming a missing table fails at parse time, CASE or not.
+  const exists = (await client.query<{ t: string | null }>(`SELECT to_regclass('public.tenants') AS t`)).rows[0].t !== null;
+  const rows = exists ? (await client.query<{ n: string }>('SELECT count(*) AS n FROM public.tenants')).rows : [{ n: '0' }];
   await client.end();
   if (Number(rows[0].n) > 0) return;
   say(`seeding the demo database (${DEFAULT_DEMO.tenants} tenants)…`);
