@@ -43,5 +43,6 @@ program.parseAsync(process.argv).catch((error: unknown) => {
   }
   const message = error instanceof ConfigError || error instanceof Error ? error.message : String(error);
   process.stderr.write(`compliance-ops: ${message}\n`);
-  process.exitCode = process.exitCode && process.exitCode !== 0 ? process.exitCode : 2;
+  // A failed start may leave pools and servers open: they must not keep a failed command alive.
+  process.exit(process.exitCode && process.exitCode !== 0 ? process.exitCode : 2);
 });
