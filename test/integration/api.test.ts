@@ -32,6 +32,7 @@ describe('the HTTP API skeleton', () => {
     expect((await get('/docs')).status).toBe(200);
     const metrics = await (await get('/metrics')).text();
     expect(metrics).toContain('compliance_ops_http_requests_total');
+    expect(metrics).toContain('# TYPE compliance_ops_requests gauge');
   });
 
   it.each([

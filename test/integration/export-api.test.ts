@@ -47,6 +47,9 @@ describe('export through the API, Temporal and S3', () => {
     const done = await finished(created.body.id as string);
     expect(done.status).toBe('succeeded');
 
+    const metrics = await fetch(`${service.api.url}/metrics`).then((r) => r.text());
+    expect(metrics).toMatch(/compliance_ops_requests\{kind="export",status="succeeded"\} [1-9]/);
+
     const download = await call('GET', `/v1/exports/${done.id}/download`, operator);
     expect(download.status).toBe(200);
     expect(download.body.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/.*manifest\.json\.esdk\?X-Amz-/);
