@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { ApiClient } from '../cli/api-client';
+import { submitRequest } from '../cli/submit';
 import { parseSubject } from '../cli/options';
-import { progressPrinter } from '../cli/progress';
 import type { RequestView } from '../requests/request.types';
 
 function parseSeconds(value: string): number {
@@ -19,20 +19,10 @@ export function eraseCommand(): Command {
     .option('--grace <seconds>', 'grace period during which the erasure can be cancelled', parseSeconds, 0)
     .option('--wait', 'wait for the receipt, showing progress')
     .action(async (tenant: string, options: { reason: string; subject?: { column: string; value: string }; grace: number; wait?: boolean }) => {
-      const api = await ApiClient.fromEnvironment();
-      const request = await api.call<RequestView>('POST', `/v1/tenants/${encodeURIComponent(tenant)}/erasures`,
-        { subject: options.subject, graceSeconds: options.grace, reason: options.reason });
-      if (!options.wait) {
-        process.stdout.write(`${JSON.stringify(request, null, 2)}\n`);
-        return;
-      }
-      const done = await api.waitFor(request.id, progressPrinter());
-      process.stderr.write('\n');
-      if (done.status !== 'succeeded') {
-        process.stderr.write(`erasure ${done.status}${done.error ? `: ${done.error.message}` : ''}\n`);
-        process.exitCode = 1;
-        return;
-      }
+      const submitted = await submitRequest('erasure', `/v1/tenants/${encodeURIComponent(tenant)}/erasures`,
+        { subject: options.subject, graceSeconds: options.grace, reason: options.reason }, { wait: options.wait });
+      if (!submitted) return;
+      const { done } = submitted;
       const result = done.result as { rows: number; tables: Array<{ table: string; action: string; rows: number }> };
       process.stdout.write([
         `erasure ${done.id}: ${result.rows.toLocaleString('en-US')} rows erased, receipt ${done.receiptId}`,

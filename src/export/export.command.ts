@@ -1,8 +1,6 @@
 import { Command, Option } from 'commander';
-import { ApiClient } from '../cli/api-client';
+import { submitRequest } from '../cli/submit';
 import { parseSubject } from '../cli/options';
-import { progressPrinter } from '../cli/progress';
-import type { RequestView } from '../requests/request.types';
 
 export function exportCommand(): Command {
   return new Command('export')
@@ -15,21 +13,11 @@ export function exportCommand(): Command {
     .option('--wait', 'wait for the export, showing progress, then print the download URLs')
     .action(async (tenant: string, options: { subject?: { column: string; value: string }; format: string; tables?: string[];
       idempotencyKey?: string; wait?: boolean }) => {
-      const api = await ApiClient.fromEnvironment();
-      const request = await api.call<RequestView>('POST', `/v1/tenants/${encodeURIComponent(tenant)}/exports`,
+      const submitted = await submitRequest('export', `/v1/tenants/${encodeURIComponent(tenant)}/exports`,
         { subject: options.subject, format: options.format, tables: options.tables },
-        options.idempotencyKey ? { 'idempotency-key': options.idempotencyKey } : {});
-      if (!options.wait) {
-        process.stdout.write(`${JSON.stringify(request, null, 2)}\n`);
-        return;
-      }
-      const done = await api.waitFor(request.id, progressPrinter());
-      process.stderr.write('\n');
-      if (done.status !== 'succeeded') {
-        process.stderr.write(`export ${done.status}: ${done.error?.message ?? ''}\n`);
-        process.exitCode = 1;
-        return;
-      }
+        { wait: options.wait, headers: options.idempotencyKey ? { 'idempotency-key': options.idempotencyKey } : {} });
+      if (!submitted) return;
+      const { api, done } = submitted;
       const result = done.result as { bucket: string; prefix: string; rows: number; bytes: number; files: number };
       const download = await api.call<{ url: string; expiresAt: string }>('GET', `/v1/exports/${done.id}/download`);
       process.stdout.write([

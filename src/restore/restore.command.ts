@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { ApiClient } from '../cli/api-client';
 import { progressPrinter } from '../cli/progress';
+import { submitRequest } from '../cli/submit';
 import type { RequestView } from '../requests/request.types';
 import { isLsn } from './lsn';
 
@@ -24,19 +25,10 @@ export function restoreCommand(): Command {
     .option('--mode <mode>', 'staging (inspect, nothing live changes) or in-place (swap the tenant\'s rows)', parseMode, 'staging')
     .option('--wait', 'wait for the restore, showing progress')
     .action(async (tenant: string, options: { to: { lsn: string } | { time: string }; mode: 'staging' | 'in-place'; wait?: boolean }) => {
-      const api = await ApiClient.fromEnvironment();
-      const request = await api.call<RequestView>('POST', `/v1/tenants/${encodeURIComponent(tenant)}/restores`, { target: options.to, mode: options.mode });
-      if (!options.wait) {
-        process.stdout.write(`${JSON.stringify(request, null, 2)}\n`);
-        return;
-      }
-      const done = await api.waitFor(request.id, progressPrinter());
-      process.stderr.write('\n');
-      if (done.status !== 'succeeded') {
-        process.stderr.write(`restore ${done.status}${done.error ? `: ${done.error.message}` : ''}\n`);
-        process.exitCode = 1;
-        return;
-      }
+      const submitted = await submitRequest('restore', `/v1/tenants/${encodeURIComponent(tenant)}/restores`,
+        { target: options.to, mode: options.mode }, { wait: options.wait });
+      if (!submitted) return;
+      const { done } = submitted;
       const result = done.result as { schema: string; swapped: boolean; appliedTransactions: number; erasedSubjects: number; rows: Record<string, number> };
       process.stdout.write([
         `restore ${done.id}: ${result.swapped ? 'swapped in place' : 'staged'} in schema ${result.schema}; ` +
