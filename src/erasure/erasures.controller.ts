@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Req } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBody, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Put, Req } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBody, ApiHeader, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { Client as TemporalClient } from '@temporalio/client';
 import { z } from 'zod';
 import { Config } from '../config';
@@ -11,6 +11,7 @@ import { badInput, conflict, notFound } from '../errors';
 import { Allow } from '../http/access';
 import type { AuthenticatedRequest } from '../http/auth.guard';
 import { LegalHoldSchema } from '../http/dto/legal-hold.dto';
+import { parseIdempotencyKey, requestBodyDigest } from '../http/idempotency';
 import { openApiSchema, ZodPipe } from '../http/zod-body';
 import { RequestViewSchema } from '../requests/request.dto';
 import { LegalHoldsRepository } from '../legal-holds/legal-holds.repository';
@@ -61,11 +62,18 @@ export class ErasuresController {
   @HttpCode(202)
   @Allow('operator', 'tenant-admin')
   @ApiBody({ schema: openApiSchema(ErasureBody) })
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'same key and body → the first request; another body → 409' })
   @ApiAcceptedResponse({
     description: 'the erasure request; a second request for the same scope answers with the first',
     schema: openApiSchema(RequestViewSchema, 'output'),
   })
-  async create(@Param('tenantId') raw: string, @Body(new ZodPipe(ErasureBody)) body: ErasureBody, @Req() req: AuthenticatedRequest): Promise<RequestView> {
+  async create(
+    @Param('tenantId') raw: string,
+    @Body(new ZodPipe(ErasureBody)) body: ErasureBody,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Req() req: AuthenticatedRequest,
+  ): Promise<RequestView> {
+    parseIdempotencyKey(idempotencyKey);
     const map = await this.datamap.load();
     const tenantId = await this.tenant(raw);
     if (body.subject && !(map.subject?.identityColumns ?? []).includes(body.subject.column)) {
@@ -79,11 +87,14 @@ export class ErasuresController {
     const workflowId = workflowIds.erasure(tenantId, id);
     const principal = req.principal!;
     let request: RequestView;
+    let created: boolean;
     try {
-      ({ request } = await this.requests.create({
+      ({ request, created } = await this.requests.create({
         id, kind: 'erasure', tenantId, workflowId, requestedBy: principal.subject,
         // The subject appears as its column and keyed hash, never its value.
         params: { subjectColumn: body.subject?.column ?? null, subjectHash, graceSeconds: body.graceSeconds, reason: body.reason },
+        idempotencyKey,
+        bodySha256: requestBodyDigest(this.config.SUBJECT_HASH_SECRET, tenantId, body),
       }, req.ip));
     } catch (error) {
       // Two identical requests raced: the unique index let one through.
@@ -91,6 +102,8 @@ export class ErasuresController {
       if (winner) return winner;
       throw error;
     }
+    // A replayed Idempotency-Key answers with the caller's first request, whatever became of it.
+    if (!created) return request;
     const input: ErasureWorkflowInput = {
       requestId: id, tenantId, subject: body.subject, graceSeconds: body.graceSeconds, reason: body.reason,
       requestedBy: { role: principal.role, subject: principal.subject }, requestedAt: request.createdAt,

@@ -1,4 +1,4 @@
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBody, ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
@@ -11,6 +11,7 @@ import { badInput, conflict, notFound } from '../errors';
 import { Allow } from '../http/access';
 import type { AuthenticatedRequest } from '../http/auth.guard';
 import { ExportDownloadSchema } from '../http/dto/export.dto';
+import { parseIdempotencyKey, requestBodyDigest } from '../http/idempotency';
 import { openApiSchema, ZodPipe } from '../http/zod-body';
 import { RequestViewSchema } from '../requests/request.dto';
 import { Requests } from '../requests/requests.controller';
@@ -26,7 +27,6 @@ const ExportBody = z.strictObject({
 });
 type ExportBody = z.infer<typeof ExportBody>;
 
-const IdempotencyKey = z.string().regex(/^[\w.:-]{1,128}$/);
 
 @ApiTags('exports')
 @Controller('v1')
@@ -55,9 +55,7 @@ export class ExportsController {
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Req() req: AuthenticatedRequest,
   ): Promise<RequestView> {
-    if (idempotencyKey !== undefined && !IdempotencyKey.safeParse(idempotencyKey).success) {
-      throw badInput('invalid_idempotency_key', 'Idempotency-Key is 1–128 letters, digits, `_ . : -`');
-    }
+    parseIdempotencyKey(idempotencyKey);
     const map = await this.datamap.load();
     const tenantId = parseTenantId(map, rawTenantId);
     const exportable = new Set(map.tables.filter((t) => t.kind !== 'global').map((t) => t.name));
@@ -74,8 +72,7 @@ export class ExportsController {
       params: { format: body.format, tables: body.tables ?? null, subject: body.subject ? { column: body.subject.column } : null },
       requestedBy: req.principal!.subject,
       idempotencyKey,
-      // Keyed: the body holds a subject's identifier, and a plain hash of a guessable e-mail is no secret.
-      bodySha256: createHmac('sha256', this.config.SUBJECT_HASH_SECRET).update(JSON.stringify({ tenantId, body })).digest('hex'),
+      bodySha256: requestBodyDigest(this.config.SUBJECT_HASH_SECRET, tenantId, body),
     }, req.ip, { onePerTenant: true });
     // Also for a replayed key or a joined export that is still queued: if the API stopped before starting its
     // workflow, this starts it; otherwise Temporal answers "already started" and nothing changes.

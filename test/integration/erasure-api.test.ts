@@ -25,10 +25,10 @@ describe('erasure through the API, Temporal, receipts and the transparency log',
     await service?.close();
   });
 
-  const call = async (method: string, path: string, body?: unknown, token = operator) => {
+  const call = async (method: string, path: string, body?: unknown, token = operator, headers: Record<string, string> = {}) => {
     const response = await fetch(`${service.api.url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
@@ -150,6 +150,22 @@ describe('erasure through the API, Temporal, receipts and the transparency log',
     expect(response.status).toBe(status);
     expect(response.body.code).toBe(code);
     expect(await count('users', tenantId)).toBe(users);
+  });
+
+  it('answers a reused Idempotency-Key with another body with 409, and erases nothing', async () => {
+    const key = `erase-${Date.now()}`;
+    const [a, b] = [service.demo.tenants[5].id, service.demo.tenants[4].id];
+    const first = await call('POST', `/v1/tenants/${a}/erasures`, { reason: 'first use of the key', graceSeconds: 3600 }, operator, { 'idempotency-key': key });
+    expect(first.status).toBe(202);
+    const replay = await call('POST', `/v1/tenants/${a}/erasures`, { reason: 'first use of the key', graceSeconds: 3600 }, operator, { 'idempotency-key': key });
+    expect(replay.body.id).toBe(first.body.id);
+    const users = await count('users', b);
+    const reused = await call('POST', `/v1/tenants/${b}/erasures`, { reason: 'another tenant, same key' }, operator, { 'idempotency-key': key });
+    expect(reused.status).toBe(409);
+    expect(reused.body.code).toBe('idempotency_key_reused');
+    expect(await count('users', b)).toBe(users);
+    await call('POST', `/v1/erasures/${first.body.id}/cancel`);
+    await until(first.body.id as string, ['cancelled']);
   });
 
   it('lets auditors read receipts and proofs but not start an erasure', async () => {
