@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isMap, isNode, isScalar, isSeq, LineCounter, Node, parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { Config, PROJECT_ROOT } from '../config';
 import { localEndpoints } from '../stack/endpoints';
+import { keyNode } from '../yaml-key-node';
 import { COLUMN_STRATEGIES } from './datamap.types';
 import { ConfigProblem, DatamapConfigError, formatPath } from './datamap.errors';
 
@@ -114,21 +115,3 @@ function describeIssue(issue: z.core.$ZodIssue, lineOf: DatamapConfigFile['lineO
   return [{ path: formatPath(issue.path), line: lineOf(issue.path), message: issue.message }];
 }
 
-/** The node of the deepest key along `path` that exists (the key itself, not its value). */
-function keyNode(root: unknown, path: ReadonlyArray<PropertyKey>): Node | undefined {
-  let current = root;
-  let found: Node | undefined;
-  for (const segment of path) {
-    if (isSeq(current) && typeof segment === 'number') {
-      current = current.items[segment];
-      if (isNode(current)) found = current;
-      continue;
-    }
-    if (!isMap(current)) break;
-    const pair = current.items.find((item) => isScalar(item.key) && String(item.key.value) === String(segment));
-    if (!pair) break;
-    found = pair.key as Node;
-    current = pair.value;
-  }
-  return found;
-}

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CronTime, validateCronExpression } from 'cron';
-import { isMap, isScalar, isSeq, LineCounter, Node, parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { Config, PROJECT_ROOT } from '../config';
 import { COLUMN_STRATEGIES, DataMap } from '../datamap/datamap.types';
 import { localEndpoints } from '../stack/endpoints';
+import { keyNode } from '../yaml-key-node';
 import { checkPoliciesAgainstMap, checkTableFields } from './policy-checks';
 import { RetentionConfigError, RetentionProblem } from './retention-config.error';
 import { RetentionPolicy } from './retention.types';
@@ -147,21 +148,3 @@ function toProblems(issues: z.core.$ZodIssue[], prefix: PropertyKey[]): Retentio
       : [{ path: [...prefix, ...issue.path], message: issue.message }]);
 }
 
-/** The node of the deepest key along `path` that exists (the key itself, so a problem points at its field's line). */
-function keyNode(root: unknown, path: ReadonlyArray<PropertyKey>): Node | undefined {
-  let current = root;
-  let found: Node | undefined;
-  for (const segment of path) {
-    if (isSeq(current) && typeof segment === 'number') {
-      current = current.items[segment];
-      if (current instanceof Object && 'range' in current) found = current as Node;
-      continue;
-    }
-    if (!isMap(current)) break;
-    const pair = current.items.find((item) => isScalar(item.key) && String(item.key.value) === String(segment));
-    if (!pair) break;
-    found = pair.key as Node;
-    current = pair.value;
-  }
-  return found;
-}
