@@ -1,12 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client as TemporalClient, Connection } from '@temporalio/client';
 import { Client, escapeIdentifier } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workflowIds } from '../../workflows/messages';
-import { Config, loadConfig } from '../../src/config';
 import { TenantSummary } from '../../src/demo/generator';
 import { ReceiptView } from '../../src/receipts/receipt.types';
 import { FINAL_STATUSES, RequestView } from '../../src/requests/request.types';
+import { activityAttempt } from '../helpers/workflow-history';
 import { startTestService, TestService } from '../helpers/service';
 import { startWorkerProcess, WorkerProcess } from '../helpers/worker-process';
 
@@ -24,7 +23,6 @@ const KILL_AFTER_SHARE = 0.05;
 
 describe('a worker killed in the middle of an erasure purge', () => {
   let service: TestService;
-  let config: Config;
   let whale: TenantSummary;
   let operator: string;
   let admin: Client;
@@ -32,7 +30,6 @@ describe('a worker killed in the middle of an erasure purge', () => {
 
   beforeAll(async () => {
     service = await startTestService('erasure_crash', SHAPE, { worker: false });
-    config = loadConfig();
     whale = service.demo.tenants[0];
     operator = await service.api.token('operator');
     admin = new Client({ connectionString: service.app.adminUrl });
@@ -104,7 +101,7 @@ describe('a worker killed in the middle of an erasure purge', () => {
       return FINAL_STATUSES.has(view.status) ? view : undefined;
     });
     expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
-    expect(await purgeAttempt(whale.id, id), 'the purge activity was retried after the kill').toBeGreaterThanOrEqual(2);
+    expect(await activityAttempt(workflowIds.erasure(whale.id, id), 'purge'), 'the purge activity was retried after the kill').toBeGreaterThanOrEqual(2);
 
     // Nothing left: every deleted table is empty for the tenant; invoices stay, none still holding a person.
     for (const table of DELETED_TABLES) expect(await count(table), table).toBe(0);
@@ -123,21 +120,4 @@ describe('a worker killed in the middle of an erasure purge', () => {
     });
     expect(done.result?.rows).toBe(deletable + before.invoices);
   });
-
-  /** The attempt the purge activity succeeded on, from the workflow's history: 2 or more means it was retried. */
-  async function purgeAttempt(tenantId: string, requestId: string): Promise<number> {
-    const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-    try {
-      const client = new TemporalClient({ connection, namespace: config.TEMPORAL_NAMESPACE });
-      const history = await client.workflow.getHandle(workflowIds.erasure(tenantId, requestId)).fetchHistory();
-      const events = history.events ?? [];
-      const scheduled = new Set(events
-        .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'purge')
-        .map((e) => Number(e.eventId)));
-      const started = events.find((e) => scheduled.has(Number(e.activityTaskStartedEventAttributes?.scheduledEventId)));
-      return started?.activityTaskStartedEventAttributes?.attempt ?? 0;
-    } finally {
-      await connection.close();
-    }
-  }
 });

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
-import { Client as TemporalClient, Connection } from '@temporalio/client';
 import { Client, escapeIdentifier, escapeLiteral } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +18,7 @@ import { createKmsClient } from '../../src/kms/kms';
 import { FINAL_STATUSES, RequestView } from '../../src/requests/request.types';
 import { deletePrefix, listMultipartUploads } from '../../src/s3/prefix';
 import { createS3Client } from '../../src/s3/s3';
+import { activityAttempt } from '../helpers/workflow-history';
 import { startTestService, TestService } from '../helpers/service';
 import { startWorkerProcess, WorkerProcess } from '../helpers/worker-process';
 
@@ -110,7 +110,7 @@ describe('a worker killed in the middle of an export', () => {
       return FINAL_STATUSES.has(view.status) ? view : undefined;
     });
     expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
-    expect(await exportAttempts(whale.id, id)).toBeGreaterThanOrEqual(2);
+    expect(await activityAttempt(workflowIds.export(whale.id, id), 'runExport')).toBeGreaterThanOrEqual(2);
 
     // Soft, so a stray upload does not hide whether the archive itself is right.
     expect(await listMultipartUploads(s3, config.S3_EXPORT_BUCKET, prefix), 'multipart uploads left under the export').toEqual([]);
@@ -126,23 +126,6 @@ describe('a worker killed in the middle of an export', () => {
     const users = await superuser((client) => copyCsv(client, 'users', whale.id));
     expect(sortedCsv(await readFile(join(out, 'tables', 'users.csv'), 'utf8'))).toEqual(sortedCsv(users));
   });
-
-  /** The attempt the export activity succeeded on, from the workflow's history: 2 or more means it was retried. */
-  async function exportAttempts(tenantId: string, requestId: string): Promise<number> {
-    const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-    try {
-      const client = new TemporalClient({ connection, namespace: config.TEMPORAL_NAMESPACE });
-      const history = await client.workflow.getHandle(workflowIds.export(tenantId, requestId)).fetchHistory();
-      const events = history.events ?? [];
-      const scheduled = new Set(events
-        .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runExport')
-        .map((e) => Number(e.eventId)));
-      const started = events.find((e) => scheduled.has(Number(e.activityTaskStartedEventAttributes?.scheduledEventId)));
-      return started?.activityTaskStartedEventAttributes?.attempt ?? 0;
-    } finally {
-      await connection.close();
-    }
-  }
 
   /** The superuser sees every tenant's rows (no RLS), in the export's time zone and date style. */
   async function superuser<T>(fn: (client: Client) => Promise<T>): Promise<T> {
