@@ -67,3 +67,19 @@ export async function createScratchDatabase(adminUrl: string, prefix: string): P
     drop: () => runAdmin(adminUrl, `DROP DATABASE IF EXISTS ${escapeIdentifier(name)} WITH (FORCE)`),
   };
 }
+
+/** Seconds since `startedNs` (from `process.hrtime.bigint()`). */
+export function elapsedSeconds(startedNs: bigint): number {
+  return Number(process.hrtime.bigint() - startedNs) / 1e9;
+}
+
+/** One connection for the length of `fn`, closed whatever happens. */
+export async function withClient<T>(url: string, fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}

@@ -13,7 +13,7 @@ import { BatchTuning } from '../src/erasure/batch-size';
 import { createErasureActivities } from '../src/erasure/erasure.activities';
 import { RequestsRepository } from '../src/requests/requests.repository';
 import { LOCAL_PG_SERVICE_ROLE } from '../src/stack/endpoints';
-import { Benchmark, BenchContext, BenchRow, databaseUrl, ScratchDatabase } from './bench-context';
+import { Benchmark, BenchContext, BenchRow, databaseUrl, ScratchDatabase, withClient } from './bench-context';
 
 /** The erased tenant at scale 1; the other tenants together hold as many rows again. */
 const VICTIM_ROWS = 1_000_000;
@@ -73,15 +73,6 @@ interface Measured {
 const randomInt = (n: number) => Math.floor(Math.random() * n);
 const seconds = (run: ErasureRun) => (run.endMs - run.startMs) / 1000;
 
-async function withClient<T>(url: string, fn: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
 
 /**
  * The other tenants at work, pgbench-style (TPC-B-like): each client runs, back

@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Client, escapeIdentifier, escapeLiteral, Pool } from 'pg';
+import { escapeIdentifier, escapeLiteral, Pool } from 'pg';
 import { loadConfig, PROJECT_ROOT } from '../src/config';
 import { DEMO_DATAMAP_CONFIG, loadDatamapConfig } from '../src/datamap/datamap.config';
 import { discoverDataMap } from '../src/datamap/discover';
@@ -18,7 +18,7 @@ import { createKmsClient } from '../src/kms/kms';
 import { deletePrefix } from '../src/s3/prefix';
 import { createS3Client } from '../src/s3/s3';
 import { LOCAL_PG_SERVICE_ROLE } from '../src/stack/endpoints';
-import { Benchmark, BenchContext, BenchRow, ScratchDatabase } from './bench-context';
+import { Benchmark, BenchContext, BenchRow, ScratchDatabase, elapsedSeconds, withClient } from './bench-context';
 
 const run = promisify(execFile);
 const PSQL = process.env.PSQL ?? 'psql';
@@ -34,19 +34,7 @@ const WHALE_SHARE = 0.9;
 const ROW_TEXT_BYTES = 240;
 const RSS_SAMPLE_MS = 50;
 
-function elapsedSeconds(startedNs: bigint): number {
-  return Number(process.hrtime.bigint() - startedNs) / 1e9;
-}
 
-async function withClient<T>(url: string, fn: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
 
 const tenantFilter = (table: string) => (table === 'tenants' ? 'id' : 'tenant_id');
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
-import { Client, escapeIdentifier, escapeLiteral } from 'pg';
+import { escapeIdentifier, escapeLiteral } from 'pg';
 import {
   advanceIdentitySequences,
   DEMO_SCHEMA_FILE,
@@ -18,7 +18,7 @@ import {
 import { seedDemo } from '../src/demo/generator';
 import { COPY_COLUMNS, rowContextFor, tableChunks } from '../src/demo/rows';
 import { DEMO_TABLES, DemoShape, DemoTable, planTenants } from '../src/demo/tenant-plan';
-import { Benchmark, BenchContext, BenchRow } from './bench-context';
+import { Benchmark, BenchContext, BenchRow, elapsedSeconds, withClient } from './bench-context';
 
 const run = promisify(execFile);
 const PSQL = process.env.PSQL ?? 'psql';
@@ -26,23 +26,11 @@ const TENANTS = 40;
 /** 40 × 25,000 = 1,000,000 rows at scale 1. */
 const ROWS_PER_TENANT = 25_000;
 
-function elapsedSeconds(startedNs: bigint): number {
-  return Number(process.hrtime.bigint() - startedNs) / 1e9;
-}
 
-async function withAdmin<T>(url: string, fn: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
 
 /** Each load starts from a clean buffer pool, not paying to write out the previous one's dirty pages. */
 async function checkpoint(url: string): Promise<void> {
-  await withAdmin(url, (client) => client.query('CHECKPOINT'));
+  await withClient(url, (client) => client.query('CHECKPOINT'));
 }
 
 /** The same rows the generator streams, written to one COPY text file per table. */
@@ -89,9 +77,9 @@ async function loadWithTunedPsql(url: string, files: Map<DemoTable, string>): Pr
   await psql(url, ['-f', DEMO_SCHEMA_FILE]);
   await checkpoint(url);
   const started = process.hrtime.bigint();
-  const deferred = await withAdmin(url, async (c) => ({ keys: await dropForeignKeys(c), indexes: await dropSecondaryIndexes(c) }));
+  const deferred = await withClient(url, async (c) => ({ keys: await dropForeignKeys(c), indexes: await dropSecondaryIndexes(c) }));
   await psqlCopyAll(url, files);
-  await withAdmin(url, async (c) => {
+  await withClient(url, async (c) => {
     await restoreSecondaryIndexes(c, deferred.indexes);
     await restoreForeignKeys(c, deferred.keys);
     await advanceIdentitySequences(c);
