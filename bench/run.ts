@@ -1,5 +1,5 @@
-import { readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Client } from 'pg';
 import { PROJECT_ROOT } from '../src/config';
 import { localEndpoints } from '../src/stack/endpoints';
@@ -7,6 +7,8 @@ import { Benchmark, BenchContext, BenchRow, createScratchDatabase } from './benc
 import { describeMachine, markdownReport, textTable } from './report';
 
 export const RESULTS_FILE = join(PROJECT_ROOT, 'bench', 'results.md');
+/** Git-ignored: where runs of some benchmarks only write their table. */
+export const PARTIAL_RESULTS_DIR = join(PROJECT_ROOT, 'bench', 'results');
 
 export interface RunOptions {
   /** multiplier on data sizes; default: $BENCH_SCALE or 1 */
@@ -74,7 +76,11 @@ export async function runBenchmarks(filter: string[] = [], options: RunOptions =
   notes.push(`scale ${ctx.scale}`);
   const machine = describeMachine(await postgresVersion(adminUrl));
   process.stdout.write(`${textTable(rows)}\n`);
-  writeFileSync(options.resultsFile ?? RESULTS_FILE, markdownReport(rows, machine, notes));
+  // Only a full run replaces the committed table; a partial one must not erase the other benchmarks' rows.
+  const file = options.resultsFile ?? (filter.length > 0 ? join(PARTIAL_RESULTS_DIR, `${[...filter].sort().join('+')}.md`) : RESULTS_FILE);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, markdownReport(rows, machine, notes));
+  ctx.log(`results written to ${file}`);
   return rows;
 }
 
