@@ -1,19 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import { Client, Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_DATAMAP_CONFIG, loadDatamapConfig } from '../../src/datamap/datamap.config';
 import { DataMap } from '../../src/datamap/datamap.types';
-import { discoverDataMap } from '../../src/datamap/discover';
-import { migrate } from '../../src/db/migrate';
-import { createPool } from '../../src/db/pool';
-import { seedDemo, TenantSummary } from '../../src/demo/generator';
+import { TenantSummary } from '../../src/demo/generator';
 import { DEFAULT_ENDS_AT } from '../../src/demo/tenant-plan';
 import { ActivityContextLike } from '../../src/erasure/activity-context';
 import { BatchTuning } from '../../src/erasure/batch-size';
 import { createErasureActivities, PurgeHeartbeat } from '../../src/erasure/erasure.activities';
 import { countExpired, purgeExpired } from '../../src/erasure/retention';
-import { RequestsRepository } from '../../src/requests/requests.repository';
-import { createScratchDatabase, ScratchDatabase } from '../helpers/db';
+import { ScratchDatabase } from '../helpers/db';
+import { ErasureTestEnv, openErasureTestEnv } from '../helpers/erasure-env';
 
 const DAY_MS = 86_400_000;
 /** A year before the demo data's fixed "now": about half of each tenant's audit events are older. */
@@ -22,44 +17,29 @@ const CUTOFF = new Date(DEFAULT_ENDS_AT.getTime() - 365 * DAY_MS).toISOString();
 const SMALL_BATCHES: Partial<BatchTuning> = { initialBatchRows: 50, minBatchRows: 50, maxBatchRows: 50 };
 
 let app: ScratchDatabase;
-let catalogDb: ScratchDatabase;
 let admin: Client;
 let appPool: Pool;
 let catalogPool: Pool;
 let map: DataMap;
 let tenants: TenantSummary[];
 
+let env: ErasureTestEnv;
+
 beforeAll(async () => {
-  [app, catalogDb] = await Promise.all([createScratchDatabase('erasure_resume'), createScratchDatabase('erasure_resume_catalog')]);
-  tenants = (await seedDemo(app.adminUrl, { seed: 5, tenants: 4, rowsPerTenant: 1200 })).tenants;
-  await migrate(catalogDb.adminUrl);
-  admin = new Client({ connectionString: app.adminUrl });
-  await admin.connect();
-  appPool = createPool(app.serviceUrl, 4);
-  catalogPool = createPool(catalogDb.adminUrl, 2);
-  map = await discoverDataMap(appPool, { tenantColumn: 'tenant_id', config: loadDatamapConfig(DEMO_DATAMAP_CONFIG) });
+  env = await openErasureTestEnv('erasure_resume', 5);
+  ({ app, tenants, admin, appPool, catalogPool, map } = env);
 });
 
 afterAll(async () => {
-  await appPool?.end();
-  await catalogPool?.end();
-  await admin?.end();
-  await Promise.all([app?.drop(), catalogDb?.drop()]);
+  await env?.close();
 });
 
 const activitiesIn = (activityContext?: () => ActivityContextLike | undefined) =>
   createErasureActivities({ appPool, catalogPool, loadDataMap: async () => map, subjectHashSecret: 'a test secret of at least thirty-two bytes', tuning: SMALL_BATCHES, activityContext });
 
-async function newRequest(tenantId: string, kind: 'erasure' | 'retention'): Promise<string> {
-  const id = randomUUID();
-  await new RequestsRepository(catalogPool).create({ id, kind, tenantId, params: { subjectHash: id }, workflowId: `${kind}:${tenantId}:${id}`, requestedBy: 'test' });
-  return id;
-}
+const newRequest = (tenantId: string, kind: 'erasure' | 'retention') => env.newRequest(tenantId, kind);
 
-async function digest(table: string, where: string, params: unknown[]): Promise<string> {
-  const { rows } = await admin.query(`SELECT count(*)::int AS n, md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) AS md5 FROM ${table} AS t WHERE ${where}`, params);
-  return `${rows[0].n}:${rows[0].md5}`;
-}
+const digest = (table: string, where: string, params: unknown[] = []) => env.digest(table, where, params);
 
 const count = async (sql: string, params: unknown[]) => (await admin.query(sql, params)).rows[0].n as number;
 

@@ -1,23 +1,18 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { Client, Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_DATAMAP_CONFIG, loadDatamapConfig } from '../../src/datamap/datamap.config';
 import { DataMap } from '../../src/datamap/datamap.types';
-import { discoverDataMap } from '../../src/datamap/discover';
-import { migrate } from '../../src/db/migrate';
-import { createPool } from '../../src/db/pool';
-import { seedDemo, TenantSummary } from '../../src/demo/generator';
+import { TenantSummary } from '../../src/demo/generator';
 import { createErasureActivities, ErasureActivities } from '../../src/erasure/erasure.activities';
 import { planPurge } from '../../src/erasure/plan';
 import { hashSubject } from '../../src/receipts/subject-hash';
-import { RequestsRepository } from '../../src/requests/requests.repository';
-import { createScratchDatabase, ScratchDatabase } from '../helpers/db';
+import { ScratchDatabase } from '../helpers/db';
+import { ErasureTestEnv, openErasureTestEnv } from '../helpers/erasure-env';
 
 const SUBJECT_SECRET = 'a test secret of at least thirty-two bytes';
 const TENANT_TABLES = ['audit_events', 'comments', 'documents', 'invoices', 'projects', 'users'];
 
 let app: ScratchDatabase;
-let catalogDb: ScratchDatabase;
 let admin: Client;
 let appPool: Pool;
 let catalogPool: Pool;
@@ -25,37 +20,22 @@ let map: DataMap;
 let tenants: TenantSummary[];
 let activities: ErasureActivities;
 
+let env: ErasureTestEnv;
+
 beforeAll(async () => {
-  [app, catalogDb] = await Promise.all([createScratchDatabase('erasure'), createScratchDatabase('erasure_catalog')]);
-  tenants = (await seedDemo(app.adminUrl, { seed: 11, tenants: 4, rowsPerTenant: 1200 })).tenants;
-  await migrate(catalogDb.adminUrl);
-  admin = new Client({ connectionString: app.adminUrl });
-  await admin.connect();
-  appPool = createPool(app.serviceUrl, 4);
-  catalogPool = createPool(catalogDb.adminUrl, 2);
-  map = await discoverDataMap(appPool, { tenantColumn: 'tenant_id', config: loadDatamapConfig(DEMO_DATAMAP_CONFIG) });
+  env = await openErasureTestEnv('erasure', 11);
+  ({ app, tenants, admin, appPool, catalogPool, map } = env);
   // Small batches, so even these small tenants take several.
   activities = createErasureActivities({ appPool, catalogPool, loadDataMap: async () => map, subjectHashSecret: SUBJECT_SECRET, tuning: { initialBatchRows: 100, minBatchRows: 50 } });
 });
 
 afterAll(async () => {
-  await appPool?.end();
-  await catalogPool?.end();
-  await admin?.end();
-  await Promise.all([app?.drop(), catalogDb?.drop()]);
+  await env?.close();
 });
 
-async function newRequest(tenantId: string): Promise<string> {
-  const id = randomUUID();
-  await new RequestsRepository(catalogPool).create({ id, kind: 'erasure', tenantId, params: { subjectHash: id }, workflowId: `erasure:${tenantId}:${id}`, requestedBy: 'test' });
-  return id;
-}
+const newRequest = (tenantId: string) => env.newRequest(tenantId);
 
-/** md5 of every row of `table` matching `where`, in primary key order: equal digests, byte-identical rows. */
-async function digest(table: string, where: string, params: unknown[] = []): Promise<string> {
-  const { rows } = await admin.query(`SELECT count(*)::int AS n, md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) AS md5 FROM ${table} AS t WHERE ${where}`, params);
-  return `${rows[0].n}:${rows[0].md5}`;
-}
+const digest = (table: string, where: string, params: unknown[] = []) => env.digest(table, where, params);
 
 /** One admin connection runs one query at a time: map in order, not with Promise.all. */
 async function inTurn<T, R>(items: T[], fn: (item: T) => Promise<R>): Promise<R[]> {
