@@ -1,86 +1,85 @@
-import { createHash, Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { RowScanner } from './row-scanner';
+import { RowBatch } from './copy-out';
 
 export interface ChunkStats {
   /** row ends inside the chunk (the CSV header counts as one) */
   rows: number;
   bytes: number;
-  sha256: Hash;
+  /** SHA-256 of the file from its start through this chunk, once the chunk's stream ended */
+  fileSha256: string | null;
 }
 
 /**
  * Cuts one table's COPY output into chunks of about `chunkBytes`, always
- * between rows, while hashing the whole file and each chunk on the way. Each
- * chunk is a Readable pulling from the shared COPY iterator, so backpressure
- * runs from S3 all the way back to Postgres and at most one COPY buffer is
- * held here (the tail of a buffer that crossed a cut).
+ * between rows, while hashing the file on the way (one pass: a chunk's digest
+ * is the file's digest so far, taken from a copy of the hash state). Every
+ * batch ends on a row boundary, so a chunk ends after the batch that filled
+ * it (at most one batch over). Each chunk is a Readable pulling from the
+ * shared COPY iterator, so backpressure runs from S3 all the way back to
+ * Postgres and at most one batch waits here.
  */
 export class TableChunker {
   readonly fileHash = createHash('sha256');
   fileBytes = 0;
   fileRows = 0;
-  /** bytes read but not yet handed out; `scanned` when the row scanner has seen them */
-  private carry: { buffer: Buffer; scanned: boolean } | null = null;
+  /** a batch read to learn whether more follows, not yet handed out */
+  private carry: RowBatch | null = null;
   private ended = false;
 
   constructor(
-    private readonly source: AsyncIterator<Buffer>,
-    private readonly scanner: RowScanner,
+    private readonly source: AsyncIterator<RowBatch>,
     private readonly chunkBytes: number,
     private readonly onData: (fileBytes: number, fileRows: number) => void = () => undefined,
   ) {}
 
-  /** True when the COPY has more bytes after the chunks handed out so far. */
+  /** True when the COPY has more rows after the chunks handed out so far. */
   async hasMore(): Promise<boolean> {
-    if (this.carry) return true;
-    const next = await this.pull();
-    if (next === null) return false;
-    this.carry = { buffer: next, scanned: false };
-    return true;
+    this.carry ??= await this.read();
+    return this.carry !== null;
   }
 
   /** The next chunk as a stream; its stats are final once the stream ends. */
   nextChunk(): { stream: Readable; stats: ChunkStats } {
-    const stats: ChunkStats = { rows: 0, bytes: 0, sha256: createHash('sha256') };
+    const stats: ChunkStats = { rows: 0, bytes: 0, fileSha256: null };
     const stream = Readable.from(this.chunkBuffers(stats), { objectMode: false });
     return { stream, stats };
   }
 
   private async *chunkBuffers(stats: ChunkStats): AsyncGenerator<Buffer> {
-    for (;;) {
-      const carried = this.carry;
+    while (stats.bytes < this.chunkBytes) {
+      const batch = this.carry ? this.counted(this.carry) : await this.pull();
       this.carry = null;
-      const buffer = carried ? carried.buffer : await this.pull();
-      if (buffer === null) return;
-      // A tail left by a cut holds no row end: scanning it again would double-count quotes.
-      const { rows, lastRowEnd } = carried?.scanned ? { rows: 0, lastRowEnd: -1 } : this.scanner.scan(buffer);
-      this.fileRows += rows;
-      stats.rows += rows;
-      const full = stats.bytes + buffer.length >= this.chunkBytes && lastRowEnd > 0;
-      const head = full ? buffer.subarray(0, lastRowEnd) : buffer;
-      stats.bytes += head.length;
-      stats.sha256.update(head);
+      if (batch === null) break;
+      stats.rows += batch.rows;
+      stats.bytes += batch.data.length;
       this.onData(this.fileBytes, this.fileRows);
-      if (head.length > 0) yield head;
-      if (full) {
-        // The tail holds no row end (lastRowEnd was the last), so its rows are already counted.
-        if (lastRowEnd < buffer.length) this.carry = { buffer: buffer.subarray(lastRowEnd), scanned: true };
-        return;
-      }
+      yield batch.data;
     }
+    // A batch read ahead (to learn whether more follows) is not hashed yet: pull() hashes on hand-out.
+    stats.fileSha256 = this.fileHash.copy().digest('hex');
   }
 
-  /** Reads one COPY buffer, hashing it into the file digest exactly once. */
-  private async pull(): Promise<Buffer | null> {
+  /** The next batch, counted and hashed into the file as it is handed out. */
+  private async pull(): Promise<RowBatch | null> {
+    const batch = await this.read();
+    return batch && this.counted(batch);
+  }
+
+  private async read(): Promise<RowBatch | null> {
     if (this.ended) return null;
     const { value, done } = await this.source.next();
     if (done) {
       this.ended = true;
       return null;
     }
-    this.fileHash.update(value);
-    this.fileBytes += value.length;
     return value;
+  }
+
+  private counted(batch: RowBatch): RowBatch {
+    this.fileHash.update(batch.data);
+    this.fileBytes += batch.data.length;
+    this.fileRows += batch.rows;
+    return batch;
   }
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, Hash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -79,7 +79,7 @@ async function restoreFile(
   let fileRows = 0;
   try {
     for (const chunk of file.chunks) {
-      const counted = await restoreChunk(source, keyring, context, chunk, scanner, out, (data) => fileHash.update(data));
+      const counted = await restoreChunk(source, keyring, context, chunk, scanner, out, fileHash);
       fileBytes += counted.bytes;
       fileRows += counted.rows;
     }
@@ -96,7 +96,10 @@ async function restoreFile(
   }
 }
 
-/** One chunk object: hash the ciphertext, decrypt, gunzip, hash and count the plaintext, append to the file. */
+/**
+ * One chunk object: hash the ciphertext, decrypt, gunzip, hash (into the
+ * file's running hash) and count the plaintext, append to the file.
+ */
 async function restoreChunk(
   source: ExportSource,
   keyring: KmsKeyringNode,
@@ -104,11 +107,12 @@ async function restoreChunk(
   chunk: ChunkRecord,
   scanner: RowScanner,
   out: Writable,
-  onPlaintext: (data: Buffer) => void,
+  fileHash: Hash,
 ): Promise<{ bytes: number; rows: number }> {
   if (!isSafeChunkKey(chunk.key)) throw new ExportVerificationError('manifest.json', `names an unexpected object ${JSON.stringify(chunk.key)}`);
   const objectHash = createHash('sha256');
-  const chunkHash = createHash('sha256');
+  // Manifests @1 name each chunk's own digest; @2 the file's digest so far, checked from a copy of the running hash.
+  const chunkHash = chunk.fileSha256 === undefined ? createHash('sha256') : null;
   let objectBytes = 0;
   let bytes = 0;
   let rows = 0;
@@ -117,8 +121,8 @@ async function restoreChunk(
     objectBytes += data.length;
   });
   const plaintextTap = tap((data) => {
-    chunkHash.update(data);
-    onPlaintext(data);
+    chunkHash?.update(data);
+    fileHash.update(data);
     bytes += data.length;
     rows += scanner.scan(data).rows;
   });
@@ -128,7 +132,8 @@ async function restoreChunk(
     throw new ExportVerificationError(chunk.key, `cannot be decrypted: ${(error as Error).message}`, { cause: error });
   }
   check(chunk.key, objectBytes === chunk.objectBytes && objectHash.digest('hex') === chunk.objectSha256, 'the object does not match the manifest (altered or replaced)');
-  check(chunk.key, bytes === chunk.bytes && chunkHash.digest('hex') === chunk.sha256, 'the decrypted chunk does not match the manifest');
+  const digest = chunkHash ? chunkHash.digest('hex') === chunk.sha256 : fileHash.copy().digest('hex') === chunk.fileSha256;
+  check(chunk.key, bytes === chunk.bytes && digest, 'the decrypted chunk does not match the manifest');
   return { bytes, rows };
 }
 

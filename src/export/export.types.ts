@@ -38,6 +38,14 @@ export interface ExportProgress {
   bytes: number;
   /** index of the chunk being written */
   chunk: number;
+  /**
+   * Of the whole export: rows copied (or kept from an earlier attempt) over
+   * the planner's estimate of all rows; never above 99 before the manifest
+   * is written, never backwards within an attempt.
+   */
+  percent?: number;
+  /** true when this attempt discarded an earlier attempt's files and started over */
+  restarted?: boolean;
 }
 
 /** What the snapshot looked like; enough for PITR replay to start exactly after it. */
@@ -55,9 +63,17 @@ export interface ChunkRecord {
   /** object key relative to the export's prefix */
   key: string;
   rows: number;
-  /** plaintext bytes (before compression) and their SHA-256 */
+  /** plaintext bytes (before compression) */
   bytes: number;
-  sha256: string;
+  /**
+   * SHA-256 of the file's plaintext from its first byte through this chunk's
+   * last (manifest format @2): a reader checks chunk after chunk in one pass,
+   * and the last chunk's equals the file's. The export hashes the plaintext
+   * once instead of once per file and once per chunk.
+   */
+  fileSha256?: string;
+  /** SHA-256 of this chunk's plaintext alone (manifest format @1) */
+  sha256?: string;
   /** the object as stored: encrypted bytes and their SHA-256 */
   objectBytes: number;
   objectSha256: string;
@@ -76,12 +92,36 @@ export interface FileRecord {
   chunks: ChunkRecord[];
 }
 
-/** The resume cursor: small on purpose, it travels in every heartbeat. */
+/**
+ * A retry that kept files an earlier attempt had read, after proving them
+ * unchanged at the retry's own snapshot (recorded in the manifest).
+ */
+export interface ResumeRecord {
+  /** the snapshot the kept files were read at */
+  from: SnapshotInfo;
+  /** paths of the files kept */
+  kept: string[];
+  /** how they were proven unchanged: same row count, and no row version written since (see rowVersionsStatement) */
+  proof: 'row-versions';
+}
+
+/**
+ * The resume cursor: small on purpose, it travels in every heartbeat and is
+ * kept durably next to the chunks (cursor.json.esdk).
+ */
 export interface ExportCursor {
   requestId: string;
+  /**
+   * The one instant every completed file is true at: none before the first
+   * snapshot, never more than one (older cursors may hold several; a retry
+   * then starts over).
+   */
   snapshots: SnapshotInfo[];
   /** tables whose every chunk is durable */
   completed: FileRecord[];
+  /** SHA-256 of each completed file's COPY statement: a file is kept only if the plan still reads it the same way */
+  statements?: Record<string, string>;
+  resumes?: ResumeRecord[];
 }
 
 /** A type, not an interface: Temporal results must be assignable to Record<string, unknown>. */
@@ -97,6 +137,6 @@ export type ExportResult = {
   rows: number;
   bytes: number;
   objectBytes: number;
-  /** false when a resumed export read its tables under more than one snapshot */
+  /** true: every file is the tenant's data at the manifest's one snapshot (older exports could say false) */
   consistent: boolean;
 };

@@ -43,7 +43,14 @@ export class ExportsController {
   @Post('tenants/:tenantId/exports')
   @HttpCode(202)
   @Allow('operator', 'tenant-admin')
-  @ApiBody({ schema: openApiSchema(ExportBody) })
+  @ApiBody({
+    schema: openApiSchema(ExportBody),
+    examples: {
+      tenant: { summary: 'the whole tenant, as CSV', value: { format: 'csv' } },
+      subject: { summary: 'one data subject, as JSON lines', value: { subject: { column: 'email', value: 'ada@example.com' }, format: 'jsonl' } },
+      tables: { summary: 'some tables only', value: { format: 'csv', tables: ['users', 'invoices'] } },
+    },
+  })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'same key and body → the first request' })
   @ApiAcceptedResponse({
     description: 'the export request, queued; the same body while one runs for the tenant answers with that one',

@@ -37,7 +37,7 @@ export async function writeSchemaFile(env: FinalizeEnvironment, context: Record<
     bytes: schema.length,
     sha256,
     snapshot: null,
-    chunks: [{ index: 0, key, rows: 0, bytes: schema.length, sha256, objectBytes: stored.bytes, objectSha256: stored.sha256 }],
+    chunks: [{ index: 0, key, rows: 0, bytes: schema.length, fileSha256: sha256, objectBytes: stored.bytes, objectSha256: stored.sha256 }],
   };
 }
 
@@ -54,10 +54,12 @@ export async function writeManifest(
   const bucket = env.config.S3_EXPORT_BUCKET;
   const target = (key: string) => ({ s3: env.s3, bucket, key: env.prefix + key, sseKmsKeyId: env.config.S3_SSE_KMS_KEY_ID });
   const named = new Set(input.files.flatMap((f) => f.chunks.map((c) => env.prefix + c.key)));
-  const stale = (await listKeys(env.s3, bucket, env.prefix)).filter((key) => !named.has(key));
-  await deleteKeys(env.s3, bucket, stale);
-  // A killed attempt cannot abort its own upload: whatever is still open under the prefix is an orphan.
-  await abortMultipartUploads(env.s3, bucket, env.prefix);
+  const removeStale = async () => {
+    const stale = (await listKeys(env.s3, bucket, env.prefix)).filter((key) => !named.has(key));
+    await deleteKeys(env.s3, bucket, stale);
+    // A killed attempt cannot abort its own upload: whatever is still open under the prefix is an orphan.
+    await abortMultipartUploads(env.s3, bucket, env.prefix);
+  };
 
   const context = { tenant: input.tenantId, request: input.requestId, purpose: 'export' };
   const manifest = buildManifest({
@@ -65,14 +67,19 @@ export async function writeManifest(
     encryption: { keyArn: env.config.KMS_EXPORT_KEY_ARN, suite: EXPORT_SUITE_NAME, frameBytes: FRAME_BYTES, context },
   });
   const plaintext = serializeManifest(manifest);
-  const encrypted = await encryptBuffer(env.keyring, context, plaintext);
   const manifestSha256 = sha256Hex(plaintext);
-  const jws = await signManifest(env.kms, env.config.KMS_RECEIPT_KEY_ARN, {
-    requestId: input.requestId,
-    tenantId: input.tenantId,
-    manifest: { key: MANIFEST_KEY, sha256: manifestSha256, objectSha256: sha256Hex(encrypted) },
-    signedAt: new Date().toISOString(),
-  });
+  const sealManifest = async () => {
+    const encrypted = await encryptBuffer(env.keyring, context, plaintext);
+    const jws = await signManifest(env.kms, env.config.KMS_RECEIPT_KEY_ARN, {
+      requestId: input.requestId,
+      tenantId: input.tenantId,
+      manifest: { key: MANIFEST_KEY, sha256: manifestSha256, objectSha256: sha256Hex(encrypted) },
+      signedAt: new Date().toISOString(),
+    });
+    return { encrypted, jws };
+  };
+  // Cleaning up and encrypting and signing are independent (KMS and S3 round trips): side by side.
+  const [, { encrypted, jws }] = await Promise.all([removeStale(), sealManifest()]);
   await putObject(target(SIGNATURE_KEY), Buffer.from(jws, 'utf8'), 'application/jose');
   await putObject(target(MANIFEST_KEY), encrypted);
 

@@ -8,10 +8,12 @@ import { badInput } from '../errors';
  *   tenants/<tenant>/exports/<request>/
  *     tables/<table>.csv.part-00000.gz.esdk   one object per chunk, in order
  *     schema.json.gz.esdk
+ *     cursor.json.esdk                        while running: the tables already durable (resume)
  *     manifest.jws                            signature over the manifest digest
  *     manifest.json.esdk                      written last: present = complete
  */
 export const MANIFEST_KEY = 'manifest.json.esdk';
+export const CURSOR_KEY = 'cursor.json.esdk';
 export const SIGNATURE_KEY = 'manifest.jws';
 export const SCHEMA_PATH = 'schema.json';
 

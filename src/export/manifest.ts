@@ -1,9 +1,12 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { EncryptionContext } from '@aws-crypto/client-node';
 import { EXPORT_SESSION_SETTINGS } from './snapshot';
-import { ExportFormat, FileRecord, SnapshotInfo, SubjectSelector } from './export.types';
+import { ExportFormat, FileRecord, ResumeRecord, SnapshotInfo, SubjectSelector } from './export.types';
 
-export const MANIFEST_FORMAT = 'compliance-ops/export-manifest@1';
+/** @2: chunks carry the file's running SHA-256 (`fileSha256`) instead of their own (`sha256`, @1). */
+export const MANIFEST_FORMAT = 'compliance-ops/export-manifest@2';
+/** Formats `compliance-ops decrypt` still reads. */
+export const READABLE_MANIFEST_FORMATS: ReadonlySet<string> = new Set(['compliance-ops/export-manifest@1', MANIFEST_FORMAT]);
 
 /** A subject identifier never appears in clear: only an HMAC under a random per-export salt. */
 export interface SubjectDigest {
@@ -17,16 +20,18 @@ export interface SubjectDigest {
 export type ManifestScope = { kind: 'tenant' } | { kind: 'subject'; column: string; value: SubjectDigest };
 
 export interface ExportManifest {
-  format: typeof MANIFEST_FORMAT;
+  format: string;
   requestId: string;
   tenantId: string;
   scope: ManifestScope;
   dataFormat: ExportFormat;
   compression: 'gzip';
   createdAt: string;
-  /** one entry unless a resumed attempt had to take a new snapshot */
+  /** the one instant the files are true at (exports made before resumes were proven could hold several) */
   snapshots: SnapshotInfo[];
   consistent: boolean;
+  /** retries that kept earlier attempts' files after proving them unchanged at `snapshots[0]`; absent if none */
+  resumes?: ResumeRecord[];
   sessionSettings: Record<string, string>;
   encryption: { keyArn: string; suite: string; frameBytes: number; context: EncryptionContext };
   /** schema.json first, then the tables in plan order */
@@ -49,7 +54,7 @@ export interface ManifestInput extends Omit<ExportManifest, 'format' | 'scope' |
 }
 
 export function buildManifest(input: ManifestInput): ExportManifest {
-  const { subject, createdAt, ...rest } = input;
+  const { subject, createdAt, resumes, ...rest } = input;
   const used = new Set(input.files.map((f) => f.snapshot).filter((s): s is number => s !== null));
   return {
     format: MANIFEST_FORMAT,
@@ -57,6 +62,7 @@ export function buildManifest(input: ManifestInput): ExportManifest {
     scope: subject ? { kind: 'subject', column: subject.column, value: subjectDigest(subject) } : { kind: 'tenant' },
     createdAt: (createdAt ?? new Date()).toISOString(),
     consistent: used.size <= 1,
+    ...(resumes?.length ? { resumes } : {}),
     sessionSettings: { ...EXPORT_SESSION_SETTINGS },
   };
 }

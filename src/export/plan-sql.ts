@@ -24,6 +24,22 @@ export function copyStatement(select: string, format: ExportFormat): string {
   return `COPY (SELECT row_to_json(r)::text FROM (${select}) AS r) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')`;
 }
 
+/**
+ * For a resumed export: the rows the same SELECT reads, and how many of them
+ * involve a row version (of the table or of any table on its join path)
+ * whose xmin lies in the transaction id window [$1, $1 + $2), compared
+ * modulo 2^32 as xmin is a 32-bit xid. A row version outside the window was
+ * written by a transaction that had ended before the window opened.
+ */
+export function rowVersionsStatement(parts: SelectParts & { aliases: string[] }): string {
+  const written = parts.aliases.map((a) => `(${a}.xmin::text::bigint - $1::bigint + 4294967296) % 4294967296 < $2::bigint`).join(' OR ');
+  return [
+    `SELECT count(*) AS rows, count(*) FILTER (WHERE ${written}) AS written FROM ${parts.from}`,
+    ...parts.joins,
+    `WHERE ${parts.where.join(' AND ')}`,
+  ].join(' ');
+}
+
 export interface SelectParts {
   from: string;
   joins: string[];

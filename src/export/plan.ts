@@ -1,7 +1,7 @@
 import { badInput } from '../errors';
 import { Column, DataMap, TableEntry, TableKind, TenantKeyType, sameTable } from '../datamap/datamap.types';
 import { ExportFormat, ExportScope, subjectOf } from './export.types';
-import { copyStatement, namesSubject, renderSelect, subjectPredicate, tenantScopedFrom } from './plan-sql';
+import { copyStatement, namesSubject, renderSelect, rowVersionsStatement, subjectPredicate, tenantScopedFrom } from './plan-sql';
 
 /** One table's COPY: what runs, and the file it becomes. */
 export interface TableCopy {
@@ -10,6 +10,14 @@ export interface TableCopy {
   path: string;
   columns: Column[];
   sql: string;
+  /** the SELECT inside the COPY (the planner estimates its rows for progress) */
+  select: string;
+  /**
+   * Counts the rows the COPY reads and those written in an xid window, so a
+   * resumed export can prove the table unchanged since an earlier snapshot
+   * (see rowVersionsStatement); null for a subject export, which restarts instead.
+   */
+  rowVersionsSql: string | null;
   /** for scheduling the biggest tables first; null when never analyzed */
   estimatedRows: number | null;
 }
@@ -46,11 +54,15 @@ export function planExport(map: DataMap, scope: ExportScope, options: PlanOption
       if (!anchor) continue;
       parts.where.push(subjectPredicate(map, anchor.entry, anchor.alias, scope.tenantId, subject));
     }
+    const select = renderSelect(entry, parts);
     copies.push({
       table: { schema: entry.schema, name: entry.name, kind: entry.kind },
       path: tableFilePath(entry, options.format),
       columns: entry.columns,
-      sql: copyStatement(renderSelect(entry, parts), options.format),
+      sql: copyStatement(select, options.format),
+      select,
+      // The subject predicate reads the subject table too, whose row versions this does not check.
+      rowVersionsSql: subject ? null : rowVersionsStatement(parts),
       estimatedRows: entry.estimatedRows,
     });
   }

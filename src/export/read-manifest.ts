@@ -6,7 +6,7 @@ import { kmsKeyring } from '../kms/keyring';
 import { decryptStream, exportEncryptionContext } from './encrypt';
 import { ExportSource, readAll } from './export-source';
 import { MANIFEST_KEY, SIGNATURE_KEY } from './layout';
-import { ExportManifest, MANIFEST_FORMAT, sha256Hex } from './manifest';
+import { ExportManifest, READABLE_MANIFEST_FORMATS, sha256Hex } from './manifest';
 import { verifyManifestSignature } from './sign-manifest';
 
 /** A check of an export failed; `object` names the file or object, the message what and why. */
@@ -66,7 +66,7 @@ export async function readVerifiedManifest(
     throw new ExportVerificationError(MANIFEST_KEY, 'decrypted manifest does not match the signed digest');
   }
   const manifest = attempt(MANIFEST_KEY, () => JSON.parse(plaintext.toString('utf8')) as ExportManifest);
-  if (manifest.format !== MANIFEST_FORMAT) throw new ExportVerificationError(MANIFEST_KEY, `unknown format ${String(manifest.format)}`);
+  if (!READABLE_MANIFEST_FORMATS.has(manifest.format)) throw new ExportVerificationError(MANIFEST_KEY, `unknown format ${String(manifest.format)}`);
   if (manifest.tenantId !== context.tenant || manifest.requestId !== context.request || signed.tenantId !== context.tenant) {
     throw new ExportVerificationError(MANIFEST_KEY, 'names another tenant or request than its encryption context');
   }

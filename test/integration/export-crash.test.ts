@@ -1,9 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KMSClient } from '@aws-sdk/client-kms';
-import { S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client, escapeIdentifier, escapeLiteral } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,9 +12,12 @@ import { workflowIds } from '../../workflows/messages';
 import { Config, loadConfig } from '../../src/config';
 import { TenantSummary } from '../../src/demo/generator';
 import { DEMO_TABLES } from '../../src/demo/tenant-plan';
+import { CursorStore } from '../../src/export/cursor-store';
 import { decryptExport } from '../../src/export/decrypt';
+import { exportEncryptionContext } from '../../src/export/encrypt';
 import { exportPrefix } from '../../src/export/layout';
 import { EXPORT_SESSION_SETTINGS } from '../../src/export/snapshot';
+import { kmsKeyring } from '../../src/kms/keyring';
 import { createKmsClient } from '../../src/kms/kms';
 import { FINAL_STATUSES, RequestView } from '../../src/requests/request.types';
 import { deletePrefix, listMultipartUploads } from '../../src/s3/prefix';
@@ -84,7 +88,7 @@ describe('a worker killed in the middle of an export', () => {
     throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; worker output:\n${workers.at(-1)?.output()}`);
   }
 
-  it('retries on a second worker and finishes with a correct archive and no stray multipart uploads', async () => {
+  it('retries on a second worker and finishes with a correct archive, one consistent instant, and no stray multipart uploads', async () => {
     workers.push(startWorkerProcess());
     const created = await call('POST', `/v1/tenants/${whale.id}/exports`, { format: 'csv' });
     expect(created.status).toBe(202);
@@ -103,6 +107,15 @@ describe('a worker killed in the middle of an export', () => {
     const killed = await workers[0].crash();
     expect(killed.signal).toBe('SIGKILL');
     expect(atKill.view.status).toBe('running');
+    // Between the crash and the retry, one transaction writes the tenant's row and three tables: the archive must hold all of it.
+    const marker = `between-attempts-${randomUUID()}@example.com`;
+    await superuser((client) => client.query(
+      `WITH t AS (UPDATE tenants SET name = name WHERE id = $1 RETURNING id),
+            u AS (INSERT INTO users (tenant_id, email, full_name) SELECT id, $2, 'Between Attempts' FROM t RETURNING tenant_id, id),
+            p AS (INSERT INTO projects (tenant_id, owner_id, name) SELECT tenant_id, id, $2 FROM u RETURNING 1)
+       INSERT INTO audit_events (tenant_id, actor_id, action) SELECT tenant_id, id, $2 FROM u`,
+      [whale.id, marker],
+    ));
 
     workers.push(startWorkerProcess());
     const done = await until('the export to finish on the second worker', 50_000, async () => {
@@ -121,10 +134,67 @@ describe('a worker killed in the middle of an export', () => {
     const exportedRows = Object.fromEntries(summary.files.filter((f) => f.path !== 'schema.json').map((f) => [f.path, f.rows]));
     const expectedRows = await superuser((client) => rowCounts(client, whale.id));
     expect(exportedRows).toEqual(expectedRows);
-    expect(result.rows).toBe(whale.rows);
+    expect(result.rows).toBe(whale.rows + 3);
+    const manifest = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8'));
+    expect(manifest.consistent).toBe(true);
+    expect(manifest.snapshots).toHaveLength(1);
+    for (const table of ['users', 'projects', 'audit_events']) {
+      expect((await readFile(join(out, 'tables', `${table}.csv`), 'utf8')).includes(marker), table).toBe(true);
+    }
 
     const users = await superuser((client) => copyCsv(client, 'users', whale.id));
     expect(sortedCsv(await readFile(join(out, 'tables', 'users.csv'), 'utf8'))).toEqual(sortedCsv(users));
+  });
+
+  it('resumes on the second worker from the tables the first made durable, when nothing was written in between', async () => {
+    // Only this test's workers poll the queue, so the one killed is the one exporting.
+    await Promise.all(workers.map((w) => w.stop()));
+    workers.push(startWorkerProcess());
+    const created = await call('POST', `/v1/tenants/${whale.id}/exports`, { format: 'csv' });
+    expect(created.status).toBe(202);
+    const id = created.body.id as string;
+    const prefix = exportPrefix(whale.id, id);
+    prefixes.push(prefix);
+    const cursors = new CursorStore({
+      s3, bucket: config.S3_EXPORT_BUCKET, prefix, sseKmsKeyId: config.S3_SSE_KMS_KEY_ID,
+      keyring: kmsKeyring(config, config.KMS_EXPORT_KEY_ARN), context: exportEncryptionContext(whale.id, id),
+    });
+
+    // Kill once a table is durable (the cursor next to the chunks says so) while another is still uploading.
+    const durable = await until('a durable table and an open multipart upload', 30_000, async () => {
+      const view = await request(id);
+      expect(FINAL_STATUSES.has(view.status), `export ended before the kill: ${view.status}`).toBe(false);
+      const cursor = await cursors.load();
+      if (!cursor?.completed.length) return undefined;
+      return (await listMultipartUploads(s3, config.S3_EXPORT_BUCKET, prefix)).length > 0 ? cursor : undefined;
+    });
+    const etags = new Map<string, string | undefined>();
+    for (const chunk of durable.completed.flatMap((f) => f.chunks)) {
+      etags.set(chunk.key, (await s3.send(new HeadObjectCommand({ Bucket: config.S3_EXPORT_BUCKET, Key: prefix + chunk.key }))).ETag);
+    }
+    expect((await workers.at(-1)!.crash()).signal).toBe('SIGKILL');
+
+    workers.push(startWorkerProcess());
+    const done = await until('the export to finish on the second worker', 50_000, async () => {
+      const view = await request(id);
+      return FINAL_STATUSES.has(view.status) ? view : undefined;
+    });
+    expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
+    expect(await activityAttempt(workflowIds.export(whale.id, id), 'runExport')).toBeGreaterThanOrEqual(2);
+    for (const [key, before] of etags) {
+      expect((await s3.send(new HeadObjectCommand({ Bucket: config.S3_EXPORT_BUCKET, Key: prefix + key }))).ETag, `${key} rewritten`).toBe(before);
+    }
+
+    const result = done.result as { bucket: string; prefix: string; rows: number };
+    const out = join(work, id);
+    const summary = await decryptExport(`s3://${result.bucket}/${result.prefix}`, out, { config, s3, kms }, { tenantId: whale.id, requestId: id });
+    expect(summary.consistent).toBe(true);
+    const manifest = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8'));
+    expect(manifest.snapshots).toHaveLength(1);
+    expect(manifest.resumes).toHaveLength(1);
+    for (const file of durable.completed) expect(manifest.resumes[0].kept).toContain(file.path);
+    const exportedRows = Object.fromEntries(summary.files.filter((f) => f.path !== 'schema.json').map((f) => [f.path, f.rows]));
+    expect(exportedRows).toEqual(await superuser((client) => rowCounts(client, whale.id)));
   });
 
   /** The superuser sees every tenant's rows (no RLS), in the export's time zone and date style. */

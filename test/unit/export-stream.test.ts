@@ -1,14 +1,22 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { TableChunker } from '../../src/export/chunker';
+import { RowBatch } from '../../src/export/copy-out';
 import { RowScanner } from '../../src/export/row-scanner';
 
 /** CSV as Postgres writes it: a quoted field holding newlines and doubled quotes. */
-const CSV = 'id,body\n1,plain\n2,"two\nlines, ""quoted"""\n3,"x\n\ny"\n4,last\n';
+const CSV_ROWS = ['id,body\n', '1,plain\n', '2,"two\nlines, ""quoted"""\n', '3,"x\n\ny"\n', '4,last\n'];
+const CSV = CSV_ROWS.join('');
 
-async function* buffers(text: string, size: number): AsyncGenerator<Buffer> {
-  const data = Buffer.from(text);
-  for (let i = 0; i < data.length; i += size) yield data.subarray(i, i + size);
+/** COPY output as CopyOutStream yields it: batches of `rowsPerBatch` whole rows. */
+async function* batches(rows: string[], rowsPerBatch: number): AsyncGenerator<RowBatch> {
+  for (let i = 0; i < rows.length; i += rowsPerBatch) {
+    const slice = rows.slice(i, i + rowsPerBatch);
+    yield { data: Buffer.from(slice.join('')), rows: slice.length };
+  }
 }
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 async function collect(stream: NodeJS.ReadableStream): Promise<string> {
   let text = '';
@@ -40,29 +48,37 @@ describe('RowScanner', () => {
 });
 
 describe('TableChunker', () => {
-  it('cuts chunks only between rows and loses or repeats no byte', async () => {
-    for (const size of [1, 3, 7, 64]) {
+  it('cuts chunks only between batches of rows and loses or repeats no byte', async () => {
+    for (const rowsPerBatch of [1, 2, 3, 5]) {
       for (const chunkBytes of [1, 10, 25, 1000]) {
-        const chunker = new TableChunker(buffers(CSV, size), new RowScanner('csv'), chunkBytes);
-        const parts: Array<{ text: string; rows: number }> = [];
+        const chunker = new TableChunker(batches(CSV_ROWS, rowsPerBatch), chunkBytes);
+        const parts: Array<{ text: string; rows: number; fileSha256: string | null }> = [];
         do {
           const { stream, stats } = chunker.nextChunk();
-          parts.push({ text: await collect(stream), rows: stats.rows });
+          const text = await collect(stream);
+          parts.push({ text, rows: stats.rows, fileSha256: stats.fileSha256 });
         } while (await chunker.hasMore());
-        const label = `buffers of ${size}, chunks of ${chunkBytes}`;
+        const label = `batches of ${rowsPerBatch} rows, chunks of ${chunkBytes}`;
         expect(parts.map((p) => p.text).join(''), label).toBe(CSV);
+        let sofar = '';
         for (const part of parts) {
+          sofar += part.text;
+          // Each chunk's digest is the file's so far; the last one is the file's.
+          expect(part.fileSha256, label).toBe(sha256(sofar));
           expect(part.text.endsWith('\n'), label).toBe(true);
+          // What decrypt counts (newlines outside quotes) agrees with the rows the chunker recorded.
           expect(new RowScanner('csv').scan(Buffer.from(part.text)).rows, label).toBe(part.rows);
         }
         expect(chunker.fileRows).toBe(5);
+        expect(chunker.fileBytes).toBe(CSV.length);
+        expect(chunker.fileHash.digest('hex')).toBe(sha256(CSV));
         if (chunkBytes >= 1000) expect(parts).toHaveLength(1);
       }
     }
   });
 
   it('hands out one empty chunk for an empty COPY', async () => {
-    const chunker = new TableChunker(buffers('', 8), new RowScanner('jsonl'), 10);
+    const chunker = new TableChunker(batches([], 1), 10);
     const { stream, stats } = chunker.nextChunk();
     expect(await collect(stream)).toBe('');
     expect(stats).toMatchObject({ rows: 0, bytes: 0 });
