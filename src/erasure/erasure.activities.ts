@@ -1,5 +1,6 @@
 import { Pool } from 'pg';
 import { DataMap, TableRef } from '../datamap/datamap.types';
+import { workerMetrics } from '../metrics/worker-metrics';
 import { hashSubject } from '../receipts/subject-hash';
 import { ActivityContextLike, currentActivity, toActivityFailure } from './activity-context';
 import { BatchTuning } from './batch-size';
@@ -138,7 +139,11 @@ export function createErasureActivities(deps: ErasureActivityDependencies) {
         resume: previous?.cursor,
         signal: ctx?.cancellationSignal,
         beforeStep: () => s.assertNoLegalHold(),
-        onBatch: (progress, next) => ctx?.heartbeat({ cursor: next, progress } satisfies PurgeHeartbeat),
+        onBatch: (progress, next) => {
+          const action = s.plan.steps[next.stepIndex].action === 'delete' ? 'deleted' : 'anonymized';
+          workerMetrics().purgedBatch(input.target.kind === 'retention' ? 'retention' : 'erasure', action, progress.affectedRows, progress.batchMs / 1000);
+          ctx?.heartbeat({ cursor: next, progress } satisfies PurgeHeartbeat);
+        },
       });
       return {
         requestId: input.requestId,

@@ -61,7 +61,13 @@ export class ErasuresController {
   @Post('tenants/:tenantId/erasures')
   @HttpCode(202)
   @Allow('operator', 'tenant-admin')
-  @ApiBody({ schema: openApiSchema(ErasureBody) })
+  @ApiBody({
+    schema: openApiSchema(ErasureBody),
+    examples: {
+      subject: { summary: 'one data subject, after a day of grace', value: { subject: { column: 'email', value: 'ada@example.com' }, graceSeconds: 86400, reason: 'GDPR Art. 17 request #4711' } },
+      tenant: { summary: 'the whole tenant (off-boarding), at once', value: { graceSeconds: 0, reason: 'contract ended; off-boarding' } },
+    },
+  })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'same key and body → the first request; another body → 409' })
   @ApiAcceptedResponse({
     description: 'the erasure request; a second request for the same scope answers with the first',
@@ -140,7 +146,7 @@ export class ErasuresController {
 
   @Put('tenants/:tenantId/legal-hold')
   @ApiOkResponse({ description: 'the hold, placed or with its reason updated', schema: openApiSchema(LegalHoldSchema, 'output') })
-  @ApiBody({ schema: openApiSchema(LegalHoldBody) })
+  @ApiBody({ schema: openApiSchema(LegalHoldBody), examples: { hold: { value: { reason: 'litigation hold: case 2025-CV-1142' } } } })
   async placeHold(@Param('tenantId') raw: string, @Body(new ZodPipe(LegalHoldBody)) body: z.infer<typeof LegalHoldBody>, @Req() req: AuthenticatedRequest) {
     return this.holds.place(await this.tenant(raw), body.reason, req.principal!.subject);
   }

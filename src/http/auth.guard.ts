@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
@@ -11,7 +10,7 @@ import { CatalogDatabase } from '../db/databases';
 import { DomainError } from '../errors';
 import { annotateLog } from '../logger';
 import { ALLOWED_ROLES, PUBLIC_ROUTE } from './access';
-import { TokenBucketLimiter } from './rate-limit';
+import { CatalogRateLimiter } from './catalog-rate-limit';
 
 export type AuthenticatedRequest = Request & { principal?: Principal };
 
@@ -27,7 +26,7 @@ const invalidCredential = () =>
 export class AuthGuard implements CanActivate {
   private readonly verifyJwt: JwtVerifier;
   private readonly apiKeys: ApiKeysRepository;
-  private readonly limiter: TokenBucketLimiter;
+  private readonly limiter: CatalogRateLimiter;
 
   constructor(private readonly reflector: Reflector, config: Config, catalog: CatalogDatabase) {
     this.verifyJwt = createJwtVerifier({
@@ -40,7 +39,7 @@ export class AuthGuard implements CanActivate {
       tenantClaim: config.JWT_TENANT_CLAIM,
     });
     this.apiKeys = new ApiKeysRepository(catalog.pool);
-    this.limiter = new TokenBucketLimiter(config.RATE_LIMIT_PER_SECOND, config.RATE_LIMIT_BURST);
+    this.limiter = new CatalogRateLimiter(catalog.pool, config.RATE_LIMIT_PER_SECOND, config.RATE_LIMIT_BURST);
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -57,7 +56,7 @@ export class AuthGuard implements CanActivate {
     const principal = isApiKey(credential) ? await this.apiKeys.principalFor(credential) : await this.verifyJwt(credential);
     if (!principal) throw invalidCredential();
     request.principal = principal;
-    this.limit(credential, context.switchToHttp().getResponse<Response>());
+    await this.limit(credential, context.switchToHttp().getResponse<Response>());
 
     const allowed = this.reflector.getAllAndOverride<Role[]>(ALLOWED_ROLES, targets) ?? ['operator'];
     if (!allowed.includes(principal.role)) {
@@ -70,10 +69,9 @@ export class AuthGuard implements CanActivate {
     return true;
   }
 
-  /** Keyed by a hash of the credential: only verified credentials get a bucket, and no secret sits in the map. */
-  private limit(credential: string, response: Response): void {
-    const key = createHash('sha256').update(credential).digest('base64url');
-    const verdict = this.limiter.take(key);
+  /** Only verified credentials get a bucket, shared by every API replica and named by the credential's hash. */
+  private async limit(credential: string, response: Response): Promise<void> {
+    const verdict = await this.limiter.take(credential);
     if (verdict.allowed) return;
     response.setHeader('Retry-After', String(verdict.retryAfterSeconds));
     throw new DomainError('rate_limited', 'rate_limited', `too many requests with this credential; retry in ${verdict.retryAfterSeconds} s`,

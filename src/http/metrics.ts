@@ -1,9 +1,15 @@
 import { Controller, Get, Header, Injectable } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Histogram, Registry } from 'prom-client';
+import { processRegistry } from '../metrics/registry';
 import { Public } from './access';
 
-/** Prometheus metrics of this process; capabilities add theirs to `registry`. */
+/**
+ * Prometheus metrics of this API instance; its capabilities add theirs to
+ * `registry`. Per instance (tests run several in one process, each with its
+ * own catalog); what belongs to the process (Node's runtime, the worker's
+ * work) lives in processRegistry(), and /metrics serves both.
+ */
 @Injectable()
 export class Metrics {
   readonly registry = new Registry();
@@ -22,7 +28,13 @@ export class Metrics {
   });
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'compliance_ops_' });
+    // Node's runtime metrics start now, not at the first scrape.
+    processRegistry();
+  }
+
+  /** This instance's metrics and the process's (the worker's too when it runs here), in one text. */
+  scrape(): Promise<string> {
+    return Registry.merge([processRegistry(), this.registry]).metrics();
   }
 }
 
@@ -35,6 +47,6 @@ export class MetricsController {
   @Get('metrics')
   @Header('Content-Type', 'text/plain; version=0.0.4')
   async scrape(): Promise<string> {
-    return this.metrics.registry.metrics();
+    return this.metrics.scrape();
   }
 }

@@ -20,7 +20,11 @@ const PATH_PARAMETERS: Record<string, { schema: Record<string, unknown>; descrip
 };
 
 const ERROR_REF = { $ref: '#/components/schemas/Error' };
-const error = (description: string) => ({ description, content: { 'application/json': { schema: ERROR_REF } } });
+const EXAMPLE_REQUEST_ID = '0b1d6c5e-2f0e-4f43-9a6e-6f0d2a7d8c11';
+const error = (description: string, example: { code: string; message: string; details?: Record<string, unknown> }) => ({
+  description,
+  content: { 'application/json': { schema: ERROR_REF, example: { ...example, requestId: EXAMPLE_REQUEST_ID } } },
+});
 
 /**
  * The errors an operation can answer, from its shape; all are `{code, message, details?, requestId}`.
@@ -30,16 +34,37 @@ function errorResponses(path: string, method: string, operation: Operation): Rec
   const parameters = (operation.parameters ?? []) as Parameter[];
   const hasBody = operation.requestBody !== undefined;
   const responses: Record<string, unknown> = {};
-  if (hasBody || parameters.length > 0) responses['400'] = error('bad input: `code` names what (invalid_body, invalid_query, invalid_tenant_id…)');
-  if (path.startsWith('/v1/')) {
-    responses['401'] = error('missing, expired or invalid credential');
-    responses['403'] = error('the role may not call this route (forbidden_role)');
-    responses['429'] = error('rate_limited: see the Retry-After header');
+  if (hasBody || parameters.length > 0) {
+    responses['400'] = error('bad input: `code` names what (invalid_body, invalid_query, invalid_tenant_id…)', {
+      code: 'invalid_body', message: 'the request body is not valid', details: { issues: [{ path: 'format', message: 'Invalid option: expected one of "csv"|"jsonl"' }] },
+    });
   }
-  if (parameters.some((p) => p.in === 'path')) responses['404'] = error('not found, or another tenant\'s (the same answer)');
-  if (method !== 'get') responses['409'] = error('conflict with the current state (not_cancellable, idempotency_key_reused…)');
-  if (hasBody) responses['413'] = error('body_too_large: bodies are at most 64 KiB');
-  responses['503'] = error('a dependency (identity provider, Temporal, a database) is unavailable; retry');
+  if (path.startsWith('/v1/')) {
+    responses['401'] = error('missing, expired or invalid credential', {
+      code: 'invalid_token', message: 'the bearer token is missing, expired or not valid for this service',
+    });
+    responses['403'] = error('the role may not call this route (forbidden_role)', {
+      code: 'forbidden_role', message: 'the auditor role may not call this route',
+    });
+    responses['429'] = {
+      ...error('rate_limited: too many requests with this credential, across all API replicas', {
+        code: 'rate_limited', message: 'too many requests with this credential; retry in 1 s', details: { retryAfterSeconds: 1 },
+      }),
+      headers: { 'Retry-After': { description: 'seconds until the credential may call again', schema: { type: 'integer', minimum: 1 } } },
+    };
+  }
+  if (parameters.some((p) => p.in === 'path')) {
+    responses['404'] = error('not found, or another tenant\'s (the same answer)', { code: 'tenant_not_found', message: 'no such tenant' });
+  }
+  if (method !== 'get') {
+    responses['409'] = error('conflict with the current state (not_cancellable, idempotency_key_reused…)', {
+      code: 'idempotency_key_reused', message: 'this Idempotency-Key was already used with a different request body',
+    });
+  }
+  if (hasBody) responses['413'] = error('body_too_large: bodies are at most 64 KiB', { code: 'body_too_large', message: 'the request body is too large' });
+  responses['503'] = error('a dependency (identity provider, Temporal, a database) is unavailable; retry', {
+    code: 'auth_unavailable', message: 'the identity provider\'s keys could not be fetched; retry shortly',
+  });
   return responses;
 }
 

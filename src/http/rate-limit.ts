@@ -1,7 +1,10 @@
+export type RateVerdict = { allowed: true } | { allowed: false; retryAfterSeconds: number };
+
 /**
  * A token bucket per credential, in memory: `ratePerSecond` sustained, up to
- * `burst` at once. Per process, so N API replicas allow N times the rate; the
- * limit is there to stop a runaway client, not to meter anyone exactly.
+ * `burst` at once. Per process, so N API replicas allow N times the rate: the
+ * API uses the catalog's shared buckets (catalog-rate-limit.ts) and this only
+ * while the catalog does not answer.
  */
 export class TokenBucketLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
@@ -14,7 +17,7 @@ export class TokenBucketLimiter {
   ) {}
 
   /** Takes one token; when none is left, says how many seconds until one is. */
-  take(key: string, nowMs = Date.now()): { allowed: true } | { allowed: false; retryAfterSeconds: number } {
+  take(key: string, nowMs = Date.now()): RateVerdict {
     const bucket = this.buckets.get(key) ?? { tokens: this.burst, at: nowMs };
     bucket.tokens = Math.min(this.burst, bucket.tokens + ((nowMs - bucket.at) / 1000) * this.ratePerSecond);
     bucket.at = nowMs;

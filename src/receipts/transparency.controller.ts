@@ -23,7 +23,10 @@ export class TransparencyController {
   @Get('checkpoint')
   @Header('content-type', 'text/plain; charset=utf-8')
   @ApiProduces('text/plain')
-  @ApiOkResponse({ description: 'the latest checkpoint, a C2SP tlog-checkpoint signed note', schema: { type: 'string' } })
+  @ApiOkResponse({
+    description: 'the latest checkpoint, a C2SP tlog-checkpoint signed note',
+    schema: { type: 'string', example: 'compliance-ops.local/receipts\n2\nnztcLNUvjbzs+kTv93oetkfZOnwXh1/WvpsHTHGkGs4=\n\n— compliance-ops.local/receipts t4800DBGAiEAkyDLSNt1DAe7OlarKMBrjBo2JZ5aFuV…\n' },
+  })
   async checkpoint(): Promise<string> {
     return (await this.receipts.log.latestCheckpoint()).note;
   }

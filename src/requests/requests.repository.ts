@@ -139,18 +139,21 @@ export class RequestsRepository {
     return rows.map(toView);
   }
 
-  /** Moves a request to `status` and records the transition; a finished request never moves again. */
+  /**
+   * Moves a request to `status` and records the transition; a finished request never moves again.
+   * True when the status changed (a repeated call after a retry answers false).
+   */
   async transition(
     id: string,
     status: RequestStatus,
     actor: string,
     patch: { progress?: unknown; result?: unknown; error?: unknown; receiptId?: string } = {},
-  ): Promise<void> {
-    await withTransaction(this.pool, async (client) => {
+  ): Promise<boolean> {
+    return withTransaction(this.pool, async (client) => {
       const { rows } = await client.query<{ status: RequestStatus }>(
         'SELECT status FROM requests WHERE id = $1 FOR UPDATE', [id]);
       const from = rows[0]?.status;
-      if (from === undefined || ['succeeded', 'failed', 'cancelled'].includes(from)) return;
+      if (from === undefined || ['succeeded', 'failed', 'cancelled'].includes(from)) return false;
       await client.query(
         `UPDATE requests SET status = $2, progress = COALESCE($3, progress), result = COALESCE($4, result),
                 error = COALESCE($5, error), receipt_id = COALESCE($6, receipt_id), updated_at = now()
@@ -158,6 +161,7 @@ export class RequestsRepository {
         [id, status, patch.progress ?? null, patch.result ?? null, patch.error ?? null, patch.receiptId ?? null],
       );
       if (from !== status) await this.event(client, id, actor, 'status', from, status, patch.error ? { error: patch.error } : {});
+      return from !== status;
     });
   }
 

@@ -1,5 +1,6 @@
 import { Client as TemporalClient, Connection } from '@temporalio/client';
 import { loadConfig } from '../../src/config';
+import { clientDataConverter } from '../../src/temporal/data-converter';
 
 /**
  * The attempt on which an activity of a workflow started, read from the
@@ -10,7 +11,7 @@ export async function activityAttempt(workflowId: string, activityType: string):
   const config = loadConfig();
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   try {
-    const client = new TemporalClient({ connection, namespace: config.TEMPORAL_NAMESPACE });
+    const client = new TemporalClient({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: clientDataConverter(config) });
     const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
     const scheduled = new Set(events
       .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activityType)

@@ -10,6 +10,7 @@ import { exportPrefix } from '../../src/export/layout';
 import { FINAL_STATUSES, RequestStatus, RequestView } from '../../src/requests/request.types';
 import { deletePrefix, listKeys, listMultipartUploads } from '../../src/s3/prefix';
 import { createS3Client } from '../../src/s3/s3';
+import { clientDataConverter } from '../../src/temporal/data-converter';
 import { startTestApi, TestApi } from '../helpers/api';
 import { startTestService, TestService } from '../helpers/service';
 
@@ -38,7 +39,7 @@ describe('the life of a request through the API', () => {
     config = loadConfig();
     s3 = createS3Client(config);
     connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-    temporal = new TemporalClient({ connection, namespace: config.TEMPORAL_NAMESPACE });
+    temporal = new TemporalClient({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: clientDataConverter(config) });
     operator = await api.token('operator');
     const byRows = [...service.demo.tenants].sort((a, b) => b.rows - a.rows);
     whale = byRows[0].id;

@@ -10,4 +10,19 @@ export const DataMapSchema = z.object({
   tables: z.array(z.looseObject({ schema: z.string(), name: z.string(), kind: z.enum(['tenant', 'child', 'global', 'tenants']) })),
   deleteOrder: z.array(TableRef),
   lints: z.array(z.looseObject({ code: z.string(), severity: z.enum(['error', 'warning', 'info']), table: TableRef, message: z.string() })),
+}).meta({
+  example: {
+    tenantColumn: 'tenant_id',
+    tenantTable: { schema: 'public', name: 'tenants', keyColumn: 'id', keyType: 'uuid' },
+    subject: { table: { schema: 'public', name: 'users' }, identityColumns: ['id', 'email'] },
+    tables: [
+      { schema: 'public', name: 'users', kind: 'tenant', primaryKey: ['tenant_id', 'id'], erasure: { action: 'delete' }, estimatedRows: 1200 },
+      { schema: 'public', name: 'invoices', kind: 'tenant', primaryKey: ['tenant_id', 'id'],
+        erasure: { action: 'anonymize', columns: { billing_email: 'fake-email', billing_name: 'redact' } }, estimatedRows: 5400 },
+      { schema: 'public', name: 'plans', kind: 'global', primaryKey: ['id'], erasure: null, estimatedRows: 4 },
+    ],
+    deleteOrder: [{ schema: 'public', name: 'invoices' }, { schema: 'public', name: 'users' }],
+    lints: [{ code: 'missing_tenant_index', severity: 'warning', table: { schema: 'public', name: 'comments' },
+      message: 'no index starts with tenant_id: erasure and export scan the whole table' }],
+  },
 });
