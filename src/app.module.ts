@@ -21,6 +21,7 @@ import { RequestsModule } from './requests/requests.module';
 import { RestoresModule } from './restore/restores.module';
 import { RetentionModule } from './retention/retention.module';
 import { createS3Client } from './s3/s3';
+import { clientDataConverter } from './temporal/data-converter';
 
 /**
  * The shared infrastructure every capability module uses: configuration, the
@@ -38,7 +39,9 @@ import { createS3Client } from './s3/s3';
       provide: TemporalClient,
       inject: [Config, Connection],
       useFactory: (c: Config, connection: Connection) =>
-        new TemporalClient({ connection, namespace: c.TEMPORAL_NAMESPACE, interceptors: { workflow: [workflowLogInterceptor] } }),
+        new TemporalClient({
+          connection, namespace: c.TEMPORAL_NAMESPACE, dataConverter: clientDataConverter(c), interceptors: { workflow: [workflowLogInterceptor] },
+        }),
     },
     { provide: S3Client, inject: [Config], useFactory: createS3Client },
     { provide: KMSClient, inject: [Config], useFactory: createKmsClient },

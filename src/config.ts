@@ -3,6 +3,8 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { publicKeyProblem } from './auth/public-keys';
+import { parseDurationMs } from './restore/pitr-window';
+import { checkCron } from './retention/schedule-window';
 
 /** The checkout's root: compiled code runs from dist/src, sources from src. */
 export const PROJECT_ROOT = resolve(__dirname, __dirname.includes(`${join('dist', 'src')}`) ? '../..' : '..');
@@ -57,6 +59,8 @@ const ConfigSchema = z.object({
   KMS_EXPORT_KEY_ARN: z.string().startsWith('arn:'),
   KMS_RECEIPT_KEY_ARN: z.string().startsWith('arn:'),
   KMS_CHECKPOINT_KEY_ARN: z.string().startsWith('arn:'),
+  KMS_PAYLOAD_KEY_ARN: z.string().startsWith('arn:').optional()
+    .describe('symmetric KMS key Temporal payloads are encrypted under (a data key per process); unset: KMS_EXPORT_KEY_ARN, with its own encryption context'),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters'),
   SUBJECT_HASH_SECRET: z.string().min(32, 'must be at least 32 characters')
     .describe('keys the hashes that name data subjects in tombstones and receipts; never change it'),
@@ -77,8 +81,22 @@ const ConfigSchema = z.object({
   TENANT_COLUMN: z.string().default('tenant_id'),
   DATAMAP_CONFIG: z.string().optional().describe('path of the data map override file'),
   RETENTION_CONFIG: z.string().optional().describe('path of the retention policies file (src/retention/demo-retention.yaml on the local demo database)'),
+  SNAPSHOT_SCHEDULE: z.string().default('0 3 * * *')
+    .refine((v) => v === 'off' || checkCron(v, 'UTC')?.field !== 'schedule', { error: 'a cron expression (e.g. "0 3 * * *", daily at 03:00) or "off"' })
+    .describe('when every live tenant is snapshotted for point-in-time restore, and the archive pruned to PITR_WINDOW'),
+  SNAPSHOT_TIME_ZONE: z.string().default('UTC').refine((v) => checkCron('0 3 * * *', v) === null, { error: 'an IANA time zone such as UTC or Europe/Berlin' }),
+  PITR_WINDOW: z.string().default('7d').refine((v) => parseDurationMs(v) !== null, { error: 'a duration such as 7d, 36h or 90m' })
+    .describe('how far back a tenant can be restored: older snapshots and WAL segments are deleted'),
+  WAL_ARCHIVER: z.enum(['on', 'off']).default('on')
+    .describe('whether a worker starts the supervised WAL archiver (one per application database) when it boots'),
+  WAL_ARCHIVER_INTERVAL_SECONDS: z.coerce.number().positive().max(300).default(5)
+    .describe('pause between two drains of the archive slot once it is caught up'),
+  WAL_ARCHIVER_WARN_SAFE_FRACTION: z.coerce.number().gt(0).lt(1).default(0.2)
+    .describe("warn when the slot's safe_wal_size falls under this fraction of max_slot_wal_keep_size"),
   PORT: port.default(3100),
   HOST: z.string().default('127.0.0.1'),
+  WORKER_METRICS_PORT: port.optional()
+    .describe('`compliance-ops worker` serves Prometheus /metrics on this port, on 127.0.0.1; unset: not served (inside `start` they are on the API\'s /metrics)'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { Config } from './config';
 import { DatamapService } from './datamap/datamap.service';
@@ -13,9 +14,14 @@ import { ReceiptsService } from './receipts/receipts.service';
 import { throttledProgress } from './requests/progress-reporter';
 import { createRequestActivities } from './requests/request.activities';
 import { createRestoreActivities } from './restore/restore.activities';
+import { startWalArchiver } from './restore/archiver-supervisor';
+import { createSnapshotScheduleActivities } from './restore/snapshot-schedule.activities';
 import { RequestsRepository } from './requests/requests.repository';
 import { createRetentionActivities } from './retention/retention.activities';
 import { createS3Client } from './s3/s3';
+import { clientDataConverter, workerDataConverter } from './temporal/data-converter';
+import { countActivityFailures } from './metrics/activity-failures.interceptor';
+import { workerMetrics } from './metrics/worker-metrics';
 
 /** The bundled workflow code: compiled JS in production, TypeScript sources under vitest. */
 function workflowsPath(): string {
@@ -50,20 +56,27 @@ export async function createWorker(config: Config): Promise<{ worker: Worker; cl
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     workflowsPath: workflowsPath(),
+    dataConverter: workerDataConverter(config),
+    interceptors: { activity: [countActivityFailures(workerMetrics())] },
     activities: {
       ...createRequestActivities(requests),
       ...createExportActivities({
         config, appPool, s3, kms, loadDataMap, reportProgress: throttledProgress(requests),
       }),
       ...createErasureActivities({ appPool, catalogPool, loadDataMap, subjectHashSecret: config.SUBJECT_HASH_SECRET }),
-      ...createClosingActivities({ config, s3, receipts, loadDataMap }),
+      ...createClosingActivities({ config, s3, catalogPool, receipts, loadDataMap }),
       ...createRestoreActivities({
         config, appPool, catalogPool, s3, kms, loadDataMap, subjectHashSecret: config.SUBJECT_HASH_SECRET,
-        reportProgress: (id, progress) => void requests.reportProgress(id, progress).catch(() => undefined),
+        reportProgress: (id, progress) => requests.reportProgress(id, progress).catch(() => undefined),
       }),
+      ...createSnapshotScheduleActivities({ config, appPool, catalogPool, s3, loadDataMap }),
       ...createRetentionActivities({ appPool, catalogPool, loadDataMap, subjectHashSecret: config.SUBJECT_HASH_SECRET, receipts }),
     },
   });
+  // One archiver per application database, whichever worker boots first (see archiver-supervisor.ts).
+  if (config.WAL_ARCHIVER === 'on') {
+    await startWalArchiver(new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: clientDataConverter(config) }), config);
+  }
   return {
     worker,
     async close() {

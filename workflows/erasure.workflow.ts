@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope, condition, isCancellation, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { ClosingActivities } from '../src/erasure/closing.activities';
 import type { ErasureActivities } from '../src/erasure/erasure.activities';
 import type { PurgeTarget } from '../src/erasure/erasure.types';
@@ -33,7 +33,7 @@ function describe(error: unknown): { code: string; message: string } {
 /**
  * Erasure of a tenant or of one subject: grace (cancellable) → legal hold
  * check (blocks, then resumes) → tombstone → count → purge in batches →
- * verify → shred exports (and, for a tenant, its hash key) → signed receipt.
+ * verify → shred exports (and, for a tenant, its hash key and restore archive) → signed receipt.
  */
 export async function erasureWorkflow(input: ErasureWorkflowInput): Promise<ErasureOutcome> {
   let stage: RequestStatus = 'queued';
@@ -89,13 +89,17 @@ export async function erasureWorkflow(input: ErasureWorkflowInput): Promise<Eras
     await markRequest(input.requestId, 'running', { progress: { stage: 'shredding' } });
     const shred = await short.shredExports({ tenantId: purged.tenantId });
     if (!input.subject) await short.shredHashKey({ tenantId: purged.tenantId });
+    // Erasures that started before this step existed replay without it.
+    const archive = patched('shred-restore-archive')
+      ? await short.shredRestoreArchive({ tenantId: purged.tenantId, wholeTenant: !input.subject })
+      : undefined;
 
     const receipt = await short.issueReceipt({
       facts: {
         requestId: input.requestId, kind: 'erasure', tenantId: purged.tenantId,
         subjectHash: tombstone.subjectHash ?? undefined, reason: input.reason, graceSeconds: input.graceSeconds,
         requestedBy: input.requestedBy, requestedAt: input.requestedAt, startedAt, completedAt: isoNow(),
-        workflowId: workflowInfo().workflowId, legalHolds, exportsShredded: shred.objects,
+        workflowId: workflowInfo().workflowId, legalHolds, exportsShredded: shred.objects, archiveRemains: archive?.remains,
       },
       purge: purged,
       verification,
@@ -104,7 +108,7 @@ export async function erasureWorkflow(input: ErasureWorkflowInput): Promise<Eras
     await markRequest(input.requestId, 'succeeded', {
       receiptId: receipt.receiptId,
       progress: { stage: 'receipted', percent: 100 },
-      result: { rows, tables: purged.tables.map((t) => ({ table: t.table.name, action: t.action, rows: t.rows })), exportsShredded: shred.objects, logIndex: receipt.logIndex },
+      result: { rows, tables: purged.tables.map((t) => ({ table: t.table.name, action: t.action, rows: t.rows })), exportsShredded: shred.objects, ...(archive?.shredded ? { archiveShredded: archive.shredded } : {}), logIndex: receipt.logIndex },
     });
     return { status: 'succeeded', receiptId: receipt.receiptId };
   } catch (error) {

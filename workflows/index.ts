@@ -4,3 +4,4 @@ export { erasureWorkflow } from './erasure.workflow';
 export { retentionWorkflow } from './retention.workflow';
 export { retentionTenantWorkflow } from './retention-tenant.workflow';
 export { restoreWorkflow, snapshotWorkflow, walArchiverWorkflow } from './restore.workflow';
+export { snapshotScheduleWorkflow } from './snapshot-schedule.workflow';

@@ -79,14 +79,33 @@ export interface SnapshotWorkflowInput {
   tenantId: string;
 }
 
+/** One window of the snapshot schedule (SNAPSHOT_SCHEDULE): every live tenant snapshotted, then the archive pruned to PITR_WINDOW. */
+export interface SnapshotScheduleInput {
+  requestId: string;
+  /** the window start (ISO 8601): the tick that fired it */
+  window: string;
+  requestedAt: string;
+}
+
+/** The supervised WAL archiver: how often it drains once caught up. */
+export interface WalArchiverInput {
+  intervalSeconds: number;
+}
+
 /** Workflow ids are business keys: one workflow per request. */
 export const workflowIds = {
   export: (tenantId: string, requestId: string) => `export:${tenantId}:${requestId}`,
   erasure: (tenantId: string, requestId: string) => `erasure:${tenantId}:${requestId}`,
   restore: (tenantId: string, requestId: string) => `restore:${tenantId}:${requestId}`,
   snapshot: (tenantId: string, requestId: string) => `snapshot:${tenantId}:${requestId}`,
-  /** one archiver per application database */
-  walArchiver: () => 'wal-archiver',
+  /** one run per application database (its name) and window start (ISO 8601) of the snapshot schedule */
+  snapshotSchedule: (database: string, window: string) => `snapshots:${database}:${window}`,
+  /**
+   * One archiver per application database (its slot) and deployment (its task
+   * queue): a workflow left running by a stopped deployment, or a fenced test,
+   * never keeps another's archiver from starting.
+   */
+  walArchiver: (taskQueue: string, slot: string) => `wal-archiver:${taskQueue}:${slot}`,
   /** `window`: the window start (ISO 8601) of a scheduled run, `manual-<request>` or `dry-run-<request>` otherwise */
   retention: (policy: string, window: string) => `retention:${policy}:${window}`,
   retentionTenant: (runWorkflowId: string, tenantId: string) => `${runWorkflowId}:tenant:${tenantId}`,

@@ -1,24 +1,43 @@
 import { ActivityFailure, ApplicationFailure, CancellationScope, continueAsNew, isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { RequestActivities } from '../src/requests/request.activities';
 import type { RestoreActivities } from '../src/restore/restore.activities';
-import { NON_RETRYABLE, RestoreWorkflowInput, SnapshotWorkflowInput } from './messages';
+import { NON_RETRYABLE, RestoreWorkflowInput, SnapshotWorkflowInput, WalArchiverInput } from './messages';
 
 const { markRequest } = proxyActivities<RequestActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { maximumAttempts: 20 },
 });
 
-/** Restores heartbeat at every stage; a retry rebuilds the staging schema from scratch. */
-const { restoreTenant, takeSnapshot } = proxyActivities<RestoreActivities>({
+/** Snapshots heartbeat as their export goes; a retry takes the snapshot again. */
+const { takeSnapshot } = proxyActivities<RestoreActivities>({
   startToCloseTimeout: '6 hours',
   heartbeatTimeout: '10 minutes',
   retry: { maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
+/**
+ * Restores heartbeat every few seconds whatever the stage, so a dead worker
+ * is noticed within the heartbeat timeout; a retry rebuilds the staging
+ * schema from scratch.
+ */
+const { restoreTenant } = proxyActivities<RestoreActivities>({
+  startToCloseTimeout: '6 hours',
+  heartbeatTimeout: '30 seconds',
+  retry: { maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+/** How long one archiver activity runs before the workflow continues as new, so its history stays short. */
+const ARCHIVER_ACTIVITY_SECONDS = 3600;
+
+/**
+ * The archiver heartbeats every few seconds (and after every batch); retried
+ * forever, backing off to a minute: a missing grant or an unreachable
+ * database heals without anyone restarting it.
+ */
 const { archiveWal } = proxyActivities<RestoreActivities>({
-  startToCloseTimeout: '70 minutes',
-  heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '5 seconds', maximumInterval: '5 minutes' },
+  startToCloseTimeout: `${ARCHIVER_ACTIVITY_SECONDS + 600} seconds`,
+  heartbeatTimeout: '20 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
 function describe(error: unknown): { code: string; message: string } {
@@ -51,10 +70,12 @@ export async function snapshotWorkflow(input: SnapshotWorkflowInput) {
 }
 
 /**
- * The WAL archiver, supervised: one long activity per hour, retried forever
- * on failure, then continue-as-new so the history stays small.
+ * The WAL archiver of one application database, supervised: one long
+ * activity per hour, retried forever on failure, then continue-as-new so the
+ * history stays small. Started by every worker at boot (WAL_ARCHIVER), under
+ * one workflow id, so however many workers boot there is one archiver.
  */
-export async function walArchiverWorkflow(): Promise<void> {
-  await archiveWal({ intervalSeconds: 5, maxSeconds: 3600 });
-  await continueAsNew<typeof walArchiverWorkflow>();
+export async function walArchiverWorkflow(input: WalArchiverInput = { intervalSeconds: 5 }): Promise<void> {
+  await archiveWal({ intervalSeconds: input.intervalSeconds, maxSeconds: ARCHIVER_ACTIVITY_SECONDS });
+  await continueAsNew<typeof walArchiverWorkflow>(input);
 }

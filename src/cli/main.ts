@@ -9,6 +9,7 @@ import { decryptCommand } from '../export/decrypt.command';
 import { eraseCommand } from '../erasure/erase.command';
 import { exportCommand } from '../export/export.command';
 import { receiptsCommand } from '../receipts/receipts.command';
+import { archiverCommand } from '../restore/archiver.command';
 import { restoreCommand } from '../restore/restore.command';
 import { retentionCommand } from '../retention/retention.command';
 import { verifyCommand } from '../receipts/verify/verify.command';
@@ -34,6 +35,7 @@ program.addCommand(verifyCommand());
 program.addCommand(receiptsCommand());
 program.addCommand(retentionCommand());
 program.addCommand(restoreCommand());
+program.addCommand(archiverCommand());
 program.addCommand(benchCommand());
 
 program.parseAsync(process.argv).catch((error: unknown) => {

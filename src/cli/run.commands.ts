@@ -5,6 +5,8 @@ import { loadConfig } from '../config';
 import { migrate } from '../db/migrate';
 import { DEFAULT_DEMO, seedDemo } from '../demo/generator';
 import { logger } from '../logger';
+import { serveProcessMetrics } from '../metrics/metrics-server';
+import { setupArchiveSource } from '../restore/archiver.command';
 import { localEndpoints } from '../stack/endpoints';
 import { stackUp } from '../stack/stack';
 import { createWorker } from '../worker';
@@ -17,15 +19,23 @@ async function migrateCatalog(): Promise<void> {
   if (applied.length > 0) say(`catalog: applied ${applied.map((m) => `${m.version}_${m.name}`).join(', ')}`);
 }
 
-/** Runs the worker until SIGINT/SIGTERM, then drains it. */
-async function runWorker(): Promise<void> {
-  const { worker, close } = await createWorker(loadConfig());
+/**
+ * Runs the worker until SIGINT/SIGTERM, then drains it. Alone, it serves its
+ * metrics on WORKER_METRICS_PORT; inside `start` they are on the API's /metrics.
+ */
+async function runWorker(options: { serveMetrics?: boolean } = {}): Promise<void> {
+  const config = loadConfig();
+  const { worker, close } = await createWorker(config);
+  const metricsPort = options.serveMetrics ? config.WORKER_METRICS_PORT : undefined;
+  const metrics = metricsPort !== undefined ? await serveProcessMetrics(metricsPort) : undefined;
+  if (metrics) logger.info({ url: `http://127.0.0.1:${metrics.port}/metrics` }, 'worker metrics');
   const stop = () => worker.shutdown();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
     await worker.run();
   } finally {
+    await metrics?.close();
     await close();
   }
 }
@@ -58,6 +68,8 @@ export function runCommands(): Command[] {
       if (options.stack) {
         await stackUp(say);
         await seedDemoIfEmpty();
+        // What a deployment does once as a superuser: the archiver's publication and DDL triggers.
+        if (loadConfig().WAL_ARCHIVER === 'on') say(`archiver: ${await setupArchiveSource(localEndpoints().demoAdminUrl, loadConfig())}`);
       }
       await migrateCatalog();
       await runApi();
@@ -73,7 +85,7 @@ export function runCommands(): Command[] {
   const worker = new Command('worker').description('run the Temporal worker only').action(async () => {
     await migrateCatalog();
     logger.info('worker polling');
-    await runWorker();
+    await runWorker({ serveMetrics: true });
   });
 
   const migrateCommand = new Command('migrate').description('apply the catalog migrations').action(migrateCatalog);

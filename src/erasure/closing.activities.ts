@@ -1,9 +1,12 @@
 import { S3Client } from '@aws-sdk/client-s3';
+import { Pool } from 'pg';
 import { Config } from '../config';
 import { DataMap } from '../datamap/datamap.types';
 import { exportsPrefixOfTenant } from '../export/layout';
-import type { IssuedReceipt } from '../receipts/receipt.types';
+import type { IssuedReceipt, ReceiptContent } from '../receipts/receipt.types';
 import { ReceiptsService } from '../receipts/receipts.service';
+import { ArchiveShredResult, shreddedArchiveRemains, shredTenantArchive, subjectArchiveRemains } from '../restore/archive-shredding';
+import { parseDurationMs } from '../restore/pitr-window';
 import { deletePrefix, listKeys } from '../s3/prefix';
 import type { PurgeResult } from './erasure.activities';
 import { erasureReceiptContent, ReceiptFacts } from './erasure-receipt';
@@ -12,6 +15,8 @@ import type { Verification } from './verify';
 export interface ClosingDependencies {
   config: Config;
   s3: S3Client;
+  /** the catalog: the restore archive's index (snapshots, WAL segments) */
+  catalogPool: Pool;
   receipts: ReceiptsService;
   loadDataMap(): Promise<DataMap>;
 }
@@ -28,6 +33,21 @@ export function createClosingActivities(deps: ClosingDependencies) {
       const objects = (await listKeys(deps.s3, deps.config.S3_EXPORT_BUCKET, prefix)).length;
       await deletePrefix(deps.s3, deps.config.S3_EXPORT_BUCKET, prefix);
       return { objects };
+    },
+
+    /**
+     * The tenant's restore archive. A tenant erasure shreds every snapshot and
+     * WAL segment; a subject erasure keeps them (the tenant's restore points)
+     * and relies on restores erasing the subject again. Returns what the
+     * receipt states about both.
+     */
+    async shredRestoreArchive(input: { tenantId: string; wholeTenant: boolean }): Promise<{ remains: ReceiptContent['remains']; shredded?: ArchiveShredResult }> {
+      if (!input.wholeTenant) {
+        const window = deps.config.PITR_WINDOW;
+        return { remains: subjectArchiveRemains(new Date(Date.now() + parseDurationMs(window)!), window) };
+      }
+      const shredded = await shredTenantArchive({ catalogPool: deps.catalogPool, s3: deps.s3, bucket: deps.config.S3_EXPORT_BUCKET }, input.tenantId);
+      return { remains: shreddedArchiveRemains(shredded), shredded };
     },
 
     /** Idempotent: the receipt service answers a repeat for the same request with the first receipt. */

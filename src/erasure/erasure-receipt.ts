@@ -21,6 +21,8 @@ export interface ReceiptFacts {
   legalHolds: Array<{ reason: string; placedAt: string; liftedAt?: string }>;
   /** export objects deleted under the tenant's prefix */
   exportsShredded: number;
+  /** what became of the tenant's restore archive (snapshots, WAL segments); absent in receipts of erasures that predate it */
+  archiveRemains?: ReceiptContent['remains'];
 }
 
 const name = (table: TableRef) => qualifiedName(table);
@@ -65,6 +67,7 @@ export function erasureReceiptContent(facts: ReceiptFacts, map: DataMap, purge: 
       { what: 'backups', status: 'expires', until: "the end of the database backups' retention period",
         reason: 'physical backups are immutable; a restore from them is refused by the tombstone' },
       { what: 'exports', status: 'shredded', until: null, objects: facts.exportsShredded },
+      ...(facts.archiveRemains ?? []),
     ],
     notCovered: [
       ...map.tables.filter((t) => t.kind === 'global').map((t) => ({ table: name(t), reason: 'global table: no tenant data' })),

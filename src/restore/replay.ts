@@ -1,20 +1,51 @@
-import { PoolClient, escapeIdentifier as q } from 'pg';
+import { DatabaseError, PoolClient, escapeIdentifier as q } from 'pg';
 import { DataMap, TableEntry } from '../datamap/datamap.types';
 import { SchemaChangeError } from './assemble';
+import { ReplayTransaction } from './archive-reader';
+import { ChangeFolder, FoldedTable, ReplayMismatchError } from './replay-fold';
 import { stagedTable } from './staging';
 import { Change, Datum, Relation, Tuple, UNCHANGED } from './wal.types';
 
-export class ReplayMismatchError extends Error {
-  constructor(message: string) {
-    super(`${message}: the archive and the snapshot disagree (a gap in the archive, or a change made outside it); the restore stops rather than guess`);
-    this.name = 'ReplayMismatchError';
-  }
-}
+export { ReplayMismatchError } from './replay-fold';
 
-interface Target {
+export interface StagedTarget {
   entry: TableEntry;
   relation: Relation;
   sql: string;
+}
+
+/** Rows folded before they are written: bounds memory and statement size on a long replay. */
+const MAX_FOLDED_ROWS = 50_000;
+/** Rows per set-based statement (one text[] parameter per column). */
+const ROWS_PER_STATEMENT = 5_000;
+
+/**
+ * Replays the transactions, in commit order, into the staging schema, on a
+ * client inside a transaction. Changes are folded per primary key and
+ * written as a few set-based statements per table (replay-fold.ts says why
+ * that is exact); a change that cannot be folded is applied on its own
+ * after everything folded before it. Returns the changes replayed.
+ */
+export async function replayChanges(client: PoolClient, map: DataMap, schema: string, replay: ReplayTransaction[]): Promise<number> {
+  const applier = new StagingApplier(client, map, schema);
+  const folder = new ChangeFolder();
+  let changes = 0;
+  for (const r of replay) {
+    for (const change of r.tx.changes) {
+      changes += 1;
+      if (change.op !== 'truncate') {
+        const target = applier.resolve(change.rel, r.relations);
+        if (folder.fold(change, target.relation, target.entry.primaryKey)) {
+          if (folder.rows >= MAX_FOLDED_ROWS) await applier.applyFolded(folder.drain());
+          continue;
+        }
+      }
+      await applier.applyFolded(folder.drain());
+      await applier.apply(change, r.relations);
+    }
+  }
+  await applier.applyFolded(folder.drain());
+  return changes;
 }
 
 /**
@@ -24,16 +55,18 @@ interface Target {
  * the columns WAL carried: an unchanged TOASTed value keeps its staged value.
  */
 export class StagingApplier {
-  private readonly entries = new Map<number, Target>();
+  private readonly entries = new Map<number, StagedTarget>();
+  private readonly byName = new Map<string, StagedTarget>();
 
   constructor(private readonly client: PoolClient, private readonly map: DataMap, private readonly schema: string) {}
 
+  /** One change, row at a time. */
   async apply(change: Change, relations: Map<number, Relation>): Promise<void> {
     if (change.op === 'truncate') {
-      for (const rel of change.rels) await this.client.query(`DELETE FROM ${this.target(rel, relations).sql}`);
+      for (const rel of change.rels) await this.client.query(`DELETE FROM ${this.resolve(rel, relations).sql}`);
       return;
     }
-    const t = this.target(change.rel, relations);
+    const t = this.resolve(change.rel, relations);
     const cols = t.relation.columns;
     if (change.op === 'insert') {
       const names = cols.map((c) => q(c.name));
@@ -53,15 +86,43 @@ export class StagingApplier {
     if (result.rowCount !== 1) throw new ReplayMismatchError(`${change.op} of ${t.entry.name} ${JSON.stringify(key.map((k) => k.value))} matched ${result.rowCount} rows`);
   }
 
-  private keyOf(t: Target, tuple: Tuple): Array<{ name: string; value: string }> {
-    return t.entry.primaryKey.map((name) => {
-      const value = tuple[t.relation.columns.findIndex((c) => c.name === name)];
-      if (typeof value !== 'string') throw new ReplayMismatchError(`${t.entry.name}: the WAL lacks primary-key column ${name}`);
-      return { name, value };
-    });
+  /**
+   * A folded run, set-based: per table, the keys that must be absent are
+   * checked, then deletes, updates (one statement per set of columns) and
+   * inserts, each of up to ROWS_PER_STATEMENT rows, every count checked as
+   * row-at-a-time replay checks each row.
+   */
+  async applyFolded(tables: FoldedTable[]): Promise<void> {
+    for (const folded of tables) {
+      const t = this.byName.get(`${folded.relation.schema}.${folded.relation.name}`);
+      if (!t) throw new Error(`folded changes of ${folded.relation.schema}.${folded.relation.name} were never resolved`);
+      const sql = new FoldedSql(t.entry, t.sql, folded);
+      for (const keys of chunks(folded.mustBeAbsent)) {
+        const found = await this.count(sql.countKeys(keys));
+        if (found !== 0) throw new ReplayMismatchError(`insert of ${t.entry.name}: ${found} of ${keys.length} rows inserted (and deleted again) were already there`);
+      }
+      for (const keys of chunks(folded.deletes)) {
+        const { rowCount } = await this.client.query(sql.deleteKeys(keys));
+        if (rowCount !== keys.length) throw new ReplayMismatchError(`delete of ${t.entry.name}: ${keys.length} rows matched ${rowCount}`);
+      }
+      for (const group of folded.updates) {
+        for (const rows of chunks(group.rows)) {
+          const { statement, counts } = sql.update(group.columns, rows);
+          const matched = counts ? await this.count(statement) : (await this.client.query(statement)).rowCount;
+          if (matched !== rows.length) throw new ReplayMismatchError(`update of ${t.entry.name}: ${rows.length} rows matched ${matched}`);
+        }
+      }
+      for (const rows of chunks(folded.inserts)) {
+        await this.client.query(sql.insert(rows)).catch((error: unknown) => {
+          if (error instanceof DatabaseError && error.code === '23505') throw new ReplayMismatchError(`insert of ${t.entry.name} found a row already there (${error.detail ?? error.message})`);
+          throw error;
+        });
+      }
+    }
   }
 
-  private target(rel: number, relations: Map<number, Relation>): Target {
+  /** The staged table a relation of the archive replays into, checked against the live shape. */
+  resolve(rel: number, relations: Map<number, Relation>): StagedTarget {
     const cached = this.entries.get(rel);
     const relation = relations.get(rel);
     if (!relation) throw new ReplayMismatchError(`a segment refers to relation ${rel} it does not describe`);
@@ -75,8 +136,89 @@ export class StagingApplier {
     }
     const target = { entry, relation, sql: stagedTable(this.schema, entry) };
     this.entries.set(rel, target);
+    this.byName.set(`${relation.schema}.${relation.name}`, target);
     return target;
   }
+
+  private async count(statement: { text: string; values: unknown[] }): Promise<number> {
+    const { rows } = await this.client.query<{ n: number }>(statement);
+    return rows[0].n;
+  }
+
+  private keyOf(t: StagedTarget, tuple: Tuple): Array<{ name: string; value: string }> {
+    return t.entry.primaryKey.map((name) => {
+      const value = tuple[t.relation.columns.findIndex((c) => c.name === name)];
+      if (typeof value !== 'string') throw new ReplayMismatchError(`${t.entry.name}: the WAL lacks primary-key column ${name}`);
+      return { name, value };
+    });
+  }
+}
+
+/**
+ * The statements of one folded table. Values travel as one text[] parameter
+ * per column, unnested and cast to the live column's type (format_type), so
+ * every value goes through its type's input function exactly as the text
+ * WAL carried it.
+ */
+class FoldedSql {
+  private readonly keyNames: string[];
+  private readonly keyTypes: string[];
+
+  constructor(private readonly entry: TableEntry, private readonly sql: string, private readonly folded: FoldedTable) {
+    this.keyNames = folded.keyIndexes.map((i) => folded.relation.columns[i].name);
+    this.keyTypes = this.keyNames.map((name) => this.typeOf(name));
+  }
+
+  countKeys(keys: string[][]) {
+    return { text: `SELECT count(*)::int AS n FROM ${this.sql} t JOIN ${unnest(this.keyTypes.length)} ON ${this.keyMatch()}`, values: columnsOf(keys, this.keyTypes.length) };
+  }
+
+  deleteKeys(keys: string[][]) {
+    return { text: `DELETE FROM ${this.sql} t USING ${unnest(this.keyTypes.length)} WHERE ${this.keyMatch()}`, values: columnsOf(keys, this.keyTypes.length) };
+  }
+
+  /** UPDATE of the non-key columns set; rows that set only their key are an existence check (`counts`: a SELECT count). */
+  update(columns: number[], rows: Tuple[]) {
+    const set = columns.filter((i) => !this.folded.keyIndexes.includes(i));
+    const keys = rows.map((r) => this.folded.keyIndexes.map((i) => r[i] as string));
+    if (set.length === 0) return { statement: this.countKeys(keys), counts: true };
+    const names = set.map((i) => this.folded.relation.columns[i].name);
+    const n = this.keyTypes.length;
+    const assignments = names.map((name, j) => `${q(name)} = k.c${n + j}::${this.typeOf(name)}`);
+    const values = [...columnsOf(keys, n), ...set.map((i) => rows.map((r) => plain(r[i])))];
+    return { statement: { text: `UPDATE ${this.sql} t SET ${assignments.join(', ')} FROM ${unnest(n + set.length)} WHERE ${this.keyMatch()}`, values }, counts: false };
+  }
+
+  insert(rows: Tuple[]) {
+    const names = this.folded.relation.columns.map((c) => c.name);
+    const casts = names.map((name, i) => `k.c${i}::${this.typeOf(name)}`);
+    const values = names.map((_, i) => rows.map((r) => plain(r[i])));
+    return { text: `INSERT INTO ${this.sql} (${names.map(q).join(', ')}) SELECT ${casts.join(', ')} FROM ${unnest(names.length)}`, values };
+  }
+
+  private keyMatch(): string {
+    return this.keyNames.map((name, i) => `t.${q(name)} = k.c${i}::${this.keyTypes[i]}`).join(' AND ');
+  }
+
+  private typeOf(name: string): string {
+    const column = this.entry.columns.find((c) => c.name === name);
+    if (!column) throw new SchemaChangeError(`${this.entry.schema}.${this.entry.name}`, this.folded.relation.columns.map((c) => c.name), this.entry.columns.map((c) => c.name));
+    return column.type;
+  }
+}
+
+const unnest = (columns: number) =>
+  `unnest(${Array.from({ length: columns }, (_, i) => `$${i + 1}::text[]`).join(', ')}) AS k(${Array.from({ length: columns }, (_, i) => `c${i}`).join(', ')})`;
+
+/** Rows of keys → one array per key column. */
+function columnsOf(keys: string[][], width: number): string[][] {
+  return Array.from({ length: width }, (_, i) => keys.map((k) => k[i]));
+}
+
+function chunks<T>(items: T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += ROWS_PER_STATEMENT) out.push(items.slice(i, i + ROWS_PER_STATEMENT));
+  return out;
 }
 
 function plain(value: Datum): string | null {

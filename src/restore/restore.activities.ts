@@ -6,8 +6,9 @@ import { DataMap } from '../datamap/datamap.types';
 import { currentActivity, toActivityFailure } from '../erasure/activity-context';
 import { normalizeTenantId } from '../erasure/purge-session';
 import { kmsKeyring } from '../kms/keyring';
-import { ArchiveNames, DrainResult, WalArchiver } from './archiver';
-import { RestoreResult, runRestore } from './run-restore';
+import { ArchiveNames, WalArchiver } from './archiver';
+import { ArchiverHeartbeat, ArchiveWalInput, runArchiverActivity } from './archiver-activity';
+import { RestoreResult, RestoreStage, runRestore } from './run-restore';
 import { RestoreTarget } from './restore-target';
 import { takeTenantSnapshot, TenantSnapshot } from './tenant-snapshot';
 
@@ -19,9 +20,12 @@ export interface RestoreActivityDependencies {
   kms: KMSClient;
   loadDataMap(): Promise<DataMap>;
   subjectHashSecret: string | Buffer;
-  /** where `GET /v1/requests/{id}` reads live progress from */
-  reportProgress?(requestId: string, progress: Record<string, unknown>): void;
+  /** where `GET /v1/requests/{id}` reads live progress from; a returned promise settles once it is recorded */
+  reportProgress?(requestId: string, progress: Record<string, unknown>): void | Promise<void>;
 }
+
+/** Well under the restore's heartbeat timeout (workflows/restore.workflow.ts). */
+const RESTORE_HEARTBEAT_MS = 5_000;
 
 export interface RestoreActivityInput {
   requestId: string;
@@ -46,6 +50,7 @@ export function archiverFor(deps: Pick<RestoreActivityDependencies, 'config' | '
   return new WalArchiver({
     replicationUrl: config.DATABASE_URL, catalogPool: deps.catalogPool, s3: deps.s3, bucket: config.S3_EXPORT_BUCKET,
     sseKmsKeyId: config.S3_SSE_KMS_KEY_ID, keyring: kmsKeyring(config, config.KMS_EXPORT_KEY_ARN), loadDataMap: deps.loadDataMap,
+    warnSafeWalFraction: config.WAL_ARCHIVER_WARN_SAFE_FRACTION,
   }, archiveNamesFor(config.DATABASE_URL));
 }
 
@@ -72,30 +77,29 @@ export function createRestoreActivities(deps: RestoreActivityDependencies) {
     restoreTenant: activity(async (input: RestoreActivityInput): Promise<RestoreResult> => {
       const map = await deps.loadDataMap();
       const ctx = currentActivity();
-      return runRestore({ ...deps, archiver }, map, { restoreId: input.requestId, tenantId: input.tenantId, target: input.target, mode: input.mode }, (stage) => {
-        ctx?.heartbeat({ stage });
-        deps.reportProgress?.(input.requestId, { stage });
-      });
+      let current: RestoreStage | 'start' = 'start';
+      // Stages can follow each other within milliseconds: each is recorded after the one before, never overtaking it.
+      let recorded: Promise<unknown> = Promise.resolve();
+      // A stage can run for minutes (a big snapshot's COPY, a long replay): a steady heartbeat
+      // lets Temporal tell a slow restore from a dead worker within the heartbeat timeout.
+      const ticker = setInterval(() => ctx?.heartbeat({ stage: current }), RESTORE_HEARTBEAT_MS);
+      try {
+        return await runRestore({ ...deps, archiver }, map, { restoreId: input.requestId, tenantId: input.tenantId, target: input.target, mode: input.mode }, (stage) => {
+          current = stage;
+          ctx?.heartbeat({ stage });
+          recorded = recorded.then(() => deps.reportProgress?.(input.requestId, { stage })).catch(() => undefined);
+        });
+      } finally {
+        clearInterval(ticker);
+      }
     }),
 
     /**
-     * The supervised archiver: drains the slot every `intervalSeconds` until
-     * cancelled, heartbeating what it archived. Its workflow restarts it on
-     * failure; a schema change or a lost slot fails it with a clear message.
+     * The supervised archiver (walArchiverWorkflow): drains the slot every
+     * `intervalSeconds` for `maxSeconds`, heartbeating the confirmed LSN.
+     * Temporal retries it forever on failure; it resumes from the slot.
      */
-    archiveWal: activity(async (input: { intervalSeconds: number; maxSeconds: number }): Promise<DrainResult> => {
-      const ctx = currentActivity();
-      await archiver.ensure();
-      const deadline = Date.now() + input.maxSeconds * 1000;
-      let last: DrainResult = await archiver.archiveOnce();
-      ctx?.heartbeat(last);
-      while (Date.now() < deadline && !ctx?.cancellationSignal?.aborted) {
-        await new Promise((resolve) => setTimeout(resolve, input.intervalSeconds * 1000));
-        last = await archiver.archiveOnce();
-        ctx?.heartbeat(last);
-      }
-      return last;
-    }),
+    archiveWal: activity((input: ArchiveWalInput): Promise<ArchiverHeartbeat> => runArchiverActivity(archiver, input, currentActivity())),
   };
 }
 

@@ -6,17 +6,20 @@ import { DataMap } from '../datamap/datamap.types';
 import { normalizeTenantId } from '../erasure/purge-session';
 import { badInput, conflict } from '../errors';
 import { kmsKeyring } from '../kms/keyring';
-import { readTenantTransactions, ReplayTransaction } from './archive-reader';
+import { ReplayTransaction } from './archive-reader';
 import { WalArchiver } from './archiver';
 import { checkStaging } from './checks';
 import { parseLsn } from './lsn';
 import { eraseTombstonedSubjects } from './reerase';
-import { StagingApplier } from './replay';
+import { replayChanges } from './replay';
+import { assertReplayable } from './replay-range';
 import { resolveTarget, ResolvedTarget, RestoreTarget, timeToMicros } from './restore-target';
-import { assertPitrCapable, createStagingSchema, loadSnapshot, stagingSchemaName } from './staging';
-import { swapInPlace } from './swap';
-import { listTenantSnapshots, TenantSnapshot } from './tenant-snapshot';
-import { isVisibleInSnapshot } from './visibility';
+import { chooseSnapshot, SnapshotChoice, snapshotCandidates } from './snapshot-choice';
+import { analyzeStaging, assertPitrCapable, createStagingSchema, loadSnapshot, restoredTables, stagingSchemaName } from './staging';
+import { swapInPlace, SwapResult } from './swap';
+import { restoreStepLogger, RestoreStepLog } from './restore-steps';
+import { TenantSnapshot } from './tenant-snapshot';
+import { workerMetrics } from '../metrics/worker-metrics';
 
 export type RestoreMode = 'staging' | 'in-place';
 
@@ -52,6 +55,8 @@ export type RestoreResult = {
   erasedSubjects: number;
   rows: Record<string, number>;
   swapped: boolean;
+  /** in place: whether only the rows that differ were written, and how many per table */
+  swap: SwapResult | null;
   seconds: number;
 };
 
@@ -63,6 +68,11 @@ export type RestoreStage = 'archive' | 'load' | 'replay' | 'erase' | 'check' | '
  * exactly the tenant's transactions the snapshot did not contain (xid
  * visibility) up to the target, erases tombstoned subjects again, checks the
  * result and, in `in-place` mode, swaps it in in one transaction.
+ *
+ * The newest snapshot before the target is loaded while the archive drains
+ * and is read (neither needs the other); in the rare case the archive shows
+ * that snapshot holds a transaction past the target, an older one is loaded
+ * instead. `LOG_LEVEL=debug` logs each step's milliseconds.
  */
 export async function runRestore(
   deps: RestoreDependencies,
@@ -72,57 +82,99 @@ export async function runRestore(
 ): Promise<RestoreResult> {
   const started = performance.now();
   const tenantId = normalizeTenantId(map, request.tenantId);
+  const step = restoreStepLogger({ restoreId: request.restoreId, tenantId });
   assertPitrCapable(map);
   await refuseErasedTenant(deps.catalogPool, tenantId);
   const target = resolveTarget(request.target);
   await refuseFutureTarget(deps.appPool, request.target);
+  const schema = stagingSchemaName(request.restoreId);
 
   onStage('archive');
-  await deps.archiver.ensure();
-  await deps.archiver.archiveOnce();
-  await refuseBeyondArchive(deps.archiver, request.target);
+  const candidates = await snapshotCandidates(deps.catalogPool, tenantId, target);
+  step('preflight', { candidates: candidates.length });
+  const early = candidates[0] ? settle(stageSnapshot(deps, map, candidates[0], schema, step)) : null;
+  let choice: SnapshotChoice;
+  try {
+    choice = await readArchive(deps, map, tenantId, request.target, target, candidates, step);
+  } catch (error) {
+    await early;
+    await dropStaging(deps.appPool, schema).catch(() => undefined);
+    throw error;
+  }
+  const { snapshot, replay, skipped } = choice;
 
-  const keyring = kmsKeyring(deps.config, deps.config.KMS_EXPORT_KEY_ARN);
-  const { snapshot, replay, skipped } = await chooseSnapshot(deps, keyring, tenantId, target);
-
-  const schema = stagingSchemaName(request.restoreId);
   onStage('load');
+  const settled = await early;
+  if (!settled || snapshot.id !== candidates[0].id) await stageSnapshot(deps, map, snapshot, schema, step);
+  else if ('error' in settled) throw settled.error;
+
+  onStage('replay');
+  const applied = await replayInto(deps.appPool, map, schema, replay);
+  step('replay', { transactions: applied, changes: replay.reduce((n, r) => n + r.tx.changes.length, 0) });
+
+  onStage('erase');
+  const erasedSubjects = await eraseTombstonedSubjects(deps, map, schema, tenantId);
+  step('erase', { subjects: erasedSubjects });
+
+  onStage('check');
+  const client = await deps.appPool.connect();
+  let rows: Record<string, number>;
+  try {
+    await analyzeStaging(client, map, schema);
+    rows = await checkStaging(client, map, schema, tenantId);
+  } finally {
+    client.release();
+  }
+  step('check');
+
+  let swap: SwapResult | null = null;
+  if (request.mode === 'in-place') {
+    onStage('swap');
+    // Checked again right before acting: an erasure may have started meanwhile.
+    await refuseErasedTenant(deps.catalogPool, tenantId);
+    swap = await swapInPlace(deps.appPool, map, schema, tenantId);
+    step('swap', swap);
+  }
+  return {
+    tenantId, mode: request.mode, schema, snapshotId: snapshot.id, snapshotLsn: snapshot.lsn,
+    appliedTransactions: applied, skippedTransactions: skipped, erasedSubjects, rows, swapped: swap !== null, swap,
+    seconds: Math.round(performance.now() - started) / 1000,
+  };
+}
+
+
+/** Drains the archive, then reads it from the chosen snapshot up to the target; refuses what it cannot replay. */
+async function readArchive(
+  deps: RestoreDependencies, map: DataMap, tenantId: string, requested: RestoreTarget, target: ResolvedTarget, candidates: TenantSnapshot[], step: RestoreStepLog,
+): Promise<SnapshotChoice> {
+  await deps.archiver.ensure();
+  const drained = await deps.archiver.archiveOnce();
+  step('archive: drain', { transactions: drained.transactions, changes: drained.changes, segments: drained.segments });
+  await refuseBeyondArchive(deps.archiver, requested);
+  const keyring = kmsKeyring(deps.config, deps.config.KMS_EXPORT_KEY_ARN);
+  const choice = await chooseSnapshot(deps, keyring, tenantId, target, candidates);
+  step('archive: read', { snapshotId: choice.snapshot.id, transactions: choice.replay.length, skipped: choice.skipped });
+  // No gap in the archive and no schema change of a restored table between the snapshot and the target.
+  await assertReplayable(deps.catalogPool, restoredTables(map), tenantId, choice.snapshot, target);
+  return choice;
+}
+
+/** A fresh staging schema holding the snapshot, keys built. */
+async function stageSnapshot(deps: RestoreDependencies, map: DataMap, snapshot: TenantSnapshot, schema: string, step: RestoreStepLog): Promise<void> {
+  const started = performance.now();
   const setup = await deps.appPool.connect();
   try {
     await createStagingSchema(setup, map, schema);
   } finally {
     setup.release();
   }
-  await loadSnapshot(deps, map, snapshot, schema);
+  const loaded = await loadSnapshot(deps, map, snapshot, schema, step);
+  step('load', { snapshotId: snapshot.id, rows: Object.values(loaded).reduce((a, b) => a + b, 0) }, started);
+}
 
-  onStage('replay');
-  const applied = await replayInto(deps.appPool, map, schema, replay);
-
-  onStage('erase');
-  const erasedSubjects = await eraseTombstonedSubjects(deps, map, schema, tenantId);
-
-  onStage('check');
-  const client = await deps.appPool.connect();
-  let rows: Record<string, number>;
-  try {
-    rows = await checkStaging(client, map, schema, tenantId);
-  } finally {
-    client.release();
-  }
-
-  let swapped = false;
-  if (request.mode === 'in-place') {
-    onStage('swap');
-    // Checked again right before acting: an erasure may have started meanwhile.
-    await refuseErasedTenant(deps.catalogPool, tenantId);
-    await swapInPlace(deps.appPool, map, schema, tenantId);
-    swapped = true;
-  }
-  return {
-    tenantId, mode: request.mode, schema, snapshotId: snapshot.id, snapshotLsn: snapshot.lsn,
-    appliedTransactions: applied, skippedTransactions: skipped, erasedSubjects, rows, swapped,
-    seconds: Math.round(performance.now() - started) / 1000,
-  };
+/** A promise that never rejects (so nobody has to be waiting on it when it fails), holding its outcome. */
+function settle(promise: Promise<void>): Promise<{ ok: true } | { error: unknown }> {
+  return promise.then(() => ({ ok: true as const }), (error: unknown) => ({ error }));
 }
 
 /** Drops a staging schema (after inspection, or when a staging restore is discarded). */
@@ -155,48 +207,13 @@ async function refuseBeyondArchive(archiver: WalArchiver, target: RestoreTarget)
   }
 }
 
-/**
- * The newest snapshot before the target whose contents really are before it:
- * a snapshot can contain a transaction that committed after its recorded
- * time or LSN (between the start of its transaction and the moment the
- * snapshot was taken); if such a transaction is also after the target, the
- * next older snapshot is used.
- */
-async function chooseSnapshot(
-  deps: RestoreDependencies,
-  keyring: ReturnType<typeof kmsKeyring>,
-  tenantId: string,
-  target: ResolvedTarget,
-): Promise<{ snapshot: TenantSnapshot; replay: ReplayTransaction[]; skipped: number }> {
-  const { rows: archive } = await deps.catalogPool.query<{ created_lsn: string }>('SELECT created_lsn::text FROM wal_archives');
-  const archiveStart = archive.reduce((min, r) => (parseLsn(r.created_lsn) < min ? parseLsn(r.created_lsn) : min), 2n ** 64n);
-  const candidates = (await listTenantSnapshots(deps.catalogPool, tenantId)).filter((s) =>
-    'lsn' in target.target ? parseLsn(s.lsn) <= parseLsn(target.target.lsn) : timeToMicros(s.takenAt) <= timeToMicros(target.target.time));
-  for (const snapshot of candidates) {
-    if (parseLsn(snapshot.lsn) < archiveStart) break; // the archive does not reach back to it: older ones neither
-    const all = await readTenantTransactions({ ...deps, keyring }, tenantId, snapshot);
-    if (all.some((r) => isVisibleInSnapshot(r.tx.xid, snapshot) && !target.includes(r.tx))) continue;
-    const replay: ReplayTransaction[] = [];
-    for (const r of all) {
-      if (!target.includes(r.tx)) break; // a prefix in commit order, like recovery_target_time
-      replay.push(r);
-    }
-    const toApply = replay.filter((r) => !isVisibleInSnapshot(r.tx.xid, snapshot));
-    return { snapshot, replay: toApply, skipped: replay.length - toApply.length };
-  }
-  throw badInput('restore_target_before_oldest_snapshot',
-    `No snapshot of tenant ${tenantId} covered by the WAL archive precedes ${target.describe}; pick a later target, or take a snapshot (POST /v1/tenants/${tenantId}/snapshots) for future restores.`);
-}
-
 /** One staging transaction for the whole replay: a failed replay leaves the loaded snapshot, never half a history. */
 async function replayInto(appPool: Pool, map: DataMap, schema: string, replay: ReplayTransaction[]): Promise<number> {
   const client = await appPool.connect();
+  let changes: number;
   try {
     await client.query('BEGIN');
-    const applier = new StagingApplier(client, map, schema);
-    for (const r of replay) {
-      for (const change of r.tx.changes) await applier.apply(change, r.relations);
-    }
+    changes = await replayChanges(client, map, schema, replay);
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
@@ -204,5 +221,6 @@ async function replayInto(appPool: Pool, map: DataMap, schema: string, replay: R
   } finally {
     client.release();
   }
+  workerMetrics().replayedRows(changes);
   return replay.length;
 }

@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import { KeyringNode } from '@aws-crypto/client-node';
 import { decryptStream, encryptBuffer } from '../export/encrypt';
+import { walPrefixOfTenant } from './archive-layout';
 import { lsnKey, parseLsn } from './lsn';
 import { Segment } from './wal.types';
 
@@ -28,7 +29,7 @@ export function segmentEncryptionContext(tenantId: string) {
 export function segmentKey(segment: Segment): string {
   const first = segment.transactions[0].commitLsn;
   const last = segment.transactions[segment.transactions.length - 1].endLsn;
-  return `tenants/${encodeURIComponent(segment.tenantId)}/wal/${lsnKey(parseLsn(first))}-${lsnKey(parseLsn(last))}.seg`;
+  return `${walPrefixOfTenant(segment.tenantId)}${lsnKey(parseLsn(first))}-${lsnKey(parseLsn(last))}.seg`;
 }
 
 /** Gzipped JSON, envelope-encrypted, stored with SSE-KMS as well. Resolves once S3 has it. */

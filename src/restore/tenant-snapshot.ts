@@ -1,9 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { DataMap } from '../datamap/datamap.types';
+import { ErasureCatalog } from '../erasure/erasure.catalog';
+import { normalizeTenantId } from '../erasure/purge-session';
+import { conflict } from '../errors';
 import { openExportSource } from '../export/export-source';
 import { readVerifiedManifest } from '../export/read-manifest';
 import { ExportDependencies, runExport } from '../export/run-export';
+import { deletePrefix } from '../s3/prefix';
+import { snapshotPrefix } from './archive-layout';
 
 export interface TenantSnapshot {
   id: string;
@@ -27,10 +32,20 @@ export const snapshotRequestId = (snapshotId: string) => `snapshot-${snapshotId}
  * snapshot recorded in the catalog: replay later applies exactly the
  * transactions it did not see, even ones in flight while it was taken.
  * An export resumed under a second snapshot would not be one instant: refused.
+ * Its objects go to the tenant's `snapshots/` folder, not `exports/`: export
+ * lifecycle rules and the shredding of exports must never remove a restore point.
  */
 export async function takeTenantSnapshot(deps: ExportDependencies & { catalogPool: Pool }, map: DataMap, tenantId: string, snapshotId: string = randomUUID()): Promise<TenantSnapshot> {
-  const result = await runExport(deps, map, { requestId: snapshotRequestId(snapshotId), scope: { tenantId }, format: 'csv' });
+  const tenant = normalizeTenantId(map, tenantId);
+  const prefix = snapshotPrefix(tenant, snapshotId);
+  await refuseErasedTenant(deps.catalogPool, tenant);
+  const result = await runExport(deps, map, { requestId: snapshotRequestId(snapshotId), scope: { tenantId: tenant }, format: 'csv', prefix });
   if (!result.consistent) throw new Error(`snapshot ${snapshotId} was read under more than one snapshot; take it again`);
+  // An erasure that began while the snapshot was read may have shredded the archive already: leave nothing behind it.
+  await refuseErasedTenant(deps.catalogPool, tenant).catch(async (error: unknown) => {
+    await deletePrefix(deps.s3, result.bucket, prefix);
+    throw error;
+  });
   const manifest = await readSnapshotInfo(deps, result.bucket, result.prefix, tenantId, snapshotId);
   const snapshot: TenantSnapshot = { id: snapshotId, tenantId: manifest.tenantId, ...manifest.info, bucket: result.bucket, prefix: result.prefix, rows: result.rows };
   await deps.catalogPool.query(
@@ -39,6 +54,11 @@ export async function takeTenantSnapshot(deps: ExportDependencies & { catalogPoo
     [snapshot.id, snapshot.tenantId, snapshot.takenAt, snapshot.lsn, snapshot.xmin, snapshot.xmax, snapshot.xip, snapshot.bucket, snapshot.prefix, snapshot.rows],
   );
   return snapshot;
+}
+
+async function refuseErasedTenant(catalogPool: Pool, tenantId: string): Promise<void> {
+  const tombstone = await new ErasureCatalog(catalogPool).findTombstone(tenantId, null);
+  if (tombstone) throw conflict('tenant_erased', `Tenant ${tenantId} was erased on ${tombstone.createdAt}; it is not snapshotted.`);
 }
 
 async function readSnapshotInfo(deps: ExportDependencies, bucket: string, prefix: string, tenantId: string, snapshotId: string) {

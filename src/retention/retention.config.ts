@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CronTime, validateCronExpression } from 'cron';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { Config, PROJECT_ROOT } from '../config';
@@ -10,6 +9,7 @@ import { keyNode } from '../yaml-key-node';
 import { checkPoliciesAgainstMap, checkTableFields } from './policy-checks';
 import { RetentionConfigError, RetentionProblem } from './retention-config.error';
 import { RetentionPolicy } from './retention.types';
+import { checkCron } from './schedule-window';
 
 /** The demo application's policies (audit events live a year). */
 export const DEMO_RETENTION_CONFIG = join(PROJECT_ROOT, 'src', 'retention', 'demo-retention.yaml');
@@ -69,24 +69,6 @@ export interface RetentionFile {
 
 /** What the table checks need, from a policy whose other fields failed. */
 const TableFields = z.object({ table: z.string().min(1), ageColumn: z.string().min(1).optional() });
-
-/** A cron the `cron` package can run, in a time zone it knows, that fires at least once in the next 8 years. */
-export function checkCron(cron: string, timeZone: string): { field: 'schedule' | 'timeZone'; message: string } | null {
-  const { valid, error } = validateCronExpression(cron);
-  if (!valid) return { field: 'schedule', message: `"${cron}" is not a cron expression (${error?.message}); e.g. "0 3 * * *" is daily at 03:00` };
-  let time: CronTime;
-  try {
-    time = new CronTime(cron, timeZone);
-  } catch (e) {
-    return { field: 'timeZone', message: `"${timeZone}" is not a time zone (${(e as Error).message}); use an IANA name such as UTC or Europe/Berlin` };
-  }
-  try {
-    time.sendAt();
-  } catch {
-    return { field: 'schedule', message: `"${cron}" never fires` };
-  }
-  return null;
-}
 
 export function loadRetentionPolicies(file: string, map: DataMap): RetentionPolicy[] {
   let text: string;

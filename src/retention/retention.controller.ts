@@ -5,6 +5,7 @@ import { DatamapService } from '../datamap/datamap.service';
 import { badInput } from '../errors';
 import { Allow } from '../http/access';
 import type { AuthenticatedRequest } from '../http/auth.guard';
+import { RetentionPolicyListSchema, RetentionRunListSchema, RetentionRunSchema } from '../http/dto/retention.dto';
 import { openApiSchema, ZodPipe } from '../http/zod-body';
 import { RequestView } from '../requests/request.types';
 import { parseTenantId } from '../tenants/tenants';
@@ -36,17 +37,18 @@ export class RetentionController {
 
   @Get('retention-policies')
   @Allow('operator', 'auditor')
-  @ApiOkResponse({ description: 'the configured policies, each with its next scheduled run' })
+  @ApiOkResponse({ description: 'the configured policies, each with its next scheduled run', schema: openApiSchema(RetentionPolicyListSchema, 'output') })
   list(): { items: Array<RetentionPolicy & { nextRunAt: string }> } {
     return { items: this.policies.list().map((p) => ({ ...p, nextRunAt: nextTick(p.schedule).toISOString() })) };
   }
 
   @Get('retention-runs')
   @Allow('operator', 'auditor')
-  @ApiQuery({ name: 'policy', required: false })
-  @ApiQuery({ name: 'tenantId', required: false, description: 'runs whose result lists this tenant (finished runs)' })
-  @ApiQuery({ name: 'after', required: false, description: 'cursor: the last id of the previous page' })
-  @ApiQuery({ name: 'limit', required: false })
+  @ApiQuery({ name: 'policy', required: false, schema: { type: 'string', minLength: 1, maxLength: 63 } })
+  @ApiQuery({ name: 'tenantId', required: false, description: 'runs whose result lists this tenant (finished runs)', schema: { type: 'string', minLength: 1, maxLength: 128 } })
+  @ApiQuery({ name: 'after', required: false, description: 'cursor: the last id of the previous page', schema: { type: 'string', format: 'uuid' } })
+  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } })
+  @ApiOkResponse({ description: 'runs, newest first, each with its per-tenant counts, skipped tenants and receipt ids', schema: openApiSchema(RetentionRunListSchema, 'output') })
   async listRuns(@Query() query: unknown): Promise<{ items: RequestView[]; next: string | null }> {
     const parsed = RunsQuery.safeParse(query);
     if (!parsed.success) {
@@ -62,9 +64,18 @@ export class RetentionController {
 
   @Post('retention-policies/:name/run')
   @HttpCode(202)
-  @ApiBody({ schema: openApiSchema(RunBody) })
+  @ApiBody({
+    schema: openApiSchema(RunBody),
+    examples: {
+      dryRun: { summary: 'count per tenant what would go; change nothing', value: { dryRun: true } },
+      purge: { summary: 'purge now', value: { dryRun: false } },
+    },
+  })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'same key and body → the first run' })
-  @ApiAcceptedResponse({ description: 'the run (a request of kind retention); a dry run counts per tenant and changes nothing' })
+  @ApiAcceptedResponse({
+    description: 'the run (a request of kind retention); a dry run counts per tenant and changes nothing',
+    schema: openApiSchema(RetentionRunSchema, 'output'),
+  })
   async run(
     @Param('name') name: string,
     @Body(new ZodPipe(RunBody)) body: RunBody,

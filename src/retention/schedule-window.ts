@@ -1,4 +1,4 @@
-import { CronTime } from 'cron';
+import { CronTime, validateCronExpression } from 'cron';
 
 const SECOND_MS = 1000;
 /** How far back a window start is looked for: a cron that fires less than once in 8 years has no window now. */
@@ -36,4 +36,22 @@ export function windowStart(schedule: Schedule, at: Date): Date | null {
 /** The next tick after `at`: when the policy runs next. */
 export function nextTick(schedule: Schedule, at: Date = new Date()): Date {
   return new CronTime(schedule.cron, schedule.timeZone).getNextDateFrom(at, schedule.timeZone).toJSDate();
+}
+
+/** A cron the `cron` package can run, in a time zone it knows, that fires at least once in the next 8 years. */
+export function checkCron(cron: string, timeZone: string): { field: 'schedule' | 'timeZone'; message: string } | null {
+  const { valid, error } = validateCronExpression(cron);
+  if (!valid) return { field: 'schedule', message: `"${cron}" is not a cron expression (${error?.message}); e.g. "0 3 * * *" is daily at 03:00` };
+  let time: CronTime;
+  try {
+    time = new CronTime(cron, timeZone);
+  } catch (e) {
+    return { field: 'timeZone', message: `"${timeZone}" is not a time zone (${(e as Error).message}); use an IANA name such as UTC or Europe/Berlin` };
+  }
+  try {
+    time.sendAt();
+  } catch {
+    return { field: 'schedule', message: `"${cron}" never fires` };
+  }
+  return null;
 }

@@ -6,7 +6,7 @@ import { CATALOG_DATABASE, DEMO_DATABASE, LOCAL_PG_SERVICE_ROLE, LocalEndpoints 
 import { Daemon, runningPid, startDaemon, tailOf, waitFor } from './process';
 
 const PG_MAJOR = 15;
-const PG_BIN = `/usr/lib/postgresql/${PG_MAJOR}/bin`;
+export const PG_BIN = `/usr/lib/postgresql/${PG_MAJOR}/bin`;
 
 /**
  * Settings that make logical decoding and the restore path work: logical WAL,
@@ -36,7 +36,7 @@ export function postgresDaemon(home: string): Daemon {
 }
 
 /** Postgres refuses to run as root; as root we run it as the Debian `postgres` user. */
-function asServerUser(command: string, args: string[]): [string, string[]] {
+export function asServerUser(command: string, args: string[]): [string, string[]] {
   return process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', command, ...args]] : [command, args];
 }
 

@@ -67,6 +67,7 @@ export async function createRestoreEnv(name: string, seed: { seed: number; tenan
       for (const t of [...tenants.map((x) => x.id), '*']) {
         await deletePrefix(s3, config.S3_EXPORT_BUCKET, `tenants/${encodeURIComponent(t)}/wal/`).catch(() => undefined);
         await deletePrefix(s3, config.S3_EXPORT_BUCKET, `tenants/${t}/exports/snapshot-`).catch(() => undefined);
+        await deletePrefix(s3, config.S3_EXPORT_BUCKET, `tenants/${encodeURIComponent(t)}/snapshots/`).catch(() => undefined);
       }
       await appPool.end();
       await catalogPool.end();

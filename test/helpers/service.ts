@@ -41,6 +41,9 @@ export async function startTestService(
     CATALOG_DATABASE_URL: catalog.serviceUrl,
     DATAMAP_CONFIG: DEMO_DATAMAP_CONFIG,
     TEMPORAL_TASK_QUEUE: `test-${prefix}-${randomBytes(4).toString('hex')}`,
+    // A slot per test database would pin WAL on the shared server and keep DROP DATABASE from
+    // dropping it: the archiver runs only where a test asks for it (WAL_ARCHIVER=on for its worker).
+    WAL_ARCHIVER: 'off',
   });
   const api = await startTestApi();
   const inProcess = options.worker === false ? null : await runWorker();

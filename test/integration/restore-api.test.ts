@@ -52,6 +52,7 @@ describe('restore through the API, Temporal and the CLI', () => {
     for (const t of service?.demo.tenants ?? []) {
       await deletePrefix(s3, config.S3_EXPORT_BUCKET, `tenants/${t.id}/wal/`).catch(() => undefined);
       await deletePrefix(s3, config.S3_EXPORT_BUCKET, `tenants/${t.id}/exports/`).catch(() => undefined);
+      await deletePrefix(s3, config.S3_EXPORT_BUCKET, `tenants/${t.id}/snapshots/`).catch(() => undefined);
     }
     s3.destroy();
     await (ownerArchiver as unknown as { closePool?: () => Promise<void> })?.closePool?.();

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTenantTransactions } from '../../src/restore/archive-reader';
 import { WalArchiver } from '../../src/restore/archiver';
 import { getSegment } from '../../src/restore/segment-store';
-import { parseLsn } from '../../src/restore/lsn';
+import { assembleTransactions } from '../../src/restore/assemble';
+import { formatLsn, parseLsn } from '../../src/restore/lsn';
 import { kmsKeyring } from '../../src/kms/keyring';
 import { createRestoreEnv, RestoreEnv } from '../helpers/restore-env';
 
@@ -135,5 +136,76 @@ describe('WAL archiver under concurrent commits', () => {
     const txs = await readTenantTransactions({ catalogPool: env.catalogPool, s3: env.s3, keyring }, b.id, { lsn: '0/0', takenAt: '2000-01-01T00:00:00Z' });
     const bursts = txs.flatMap((t) => t.tx.changes).filter((c) => c.op === 'insert' && JSON.stringify(c).includes('burst-'));
     expect(bursts.length).toBe(240);
+  });
+});
+
+describe('WAL archiver confirmations', () => {
+  /** The slot's transactions from its confirmed LSN on, decoded as the archiver decodes them; nothing is consumed. */
+  async function peekTransactions(slot: string) {
+    const { rows } = await env.admin.query<{ data: Buffer }>(
+      `SELECT data FROM pg_logical_slot_peek_binary_changes($1, NULL, NULL, 'proto_version', '1', 'publication_names', $2, 'messages', 'true')`, [slot, env.slot]);
+    return assembleTransactions(rows.map((r) => r.data)).transactions;
+  }
+
+  const xid32 = async (c: Client) => Number(BigInt((await c.query<{ xid: string }>('SELECT pg_current_xact_id()::text AS xid')).rows[0].xid) & 0xffffffffn);
+
+  it('confirms a transaction\'s end LSN exactly, so a WAL-adjacent next commit is archived (an ack of lsn + 1 would skip it)', async () => {
+    const [a] = env.tenants;
+    const [first, second] = [new Client({ connectionString: env.app.adminUrl }), new Client({ connectionString: env.app.adminUrl })];
+    await Promise.all([first.connect(), second.connect()]);
+    const scratch = `${env.slot}_plus_one`;
+    try {
+      // Other databases share the server's WAL: retry until nothing slipped between the two commits.
+      for (let attempt = 0; attempt < 30; attempt++) {
+        await env.archiver.archiveOnce();
+        await env.admin.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [scratch]);
+        // T2 writes first and commits last, right after T1: its commit record is all it adds after T1's.
+        await second.query('BEGIN');
+        await second.query(`INSERT INTO audit_events (tenant_id, action) VALUES ($1, $2)`, [a.id, `adjacent-2-${attempt}`]);
+        const xid2 = await xid32(second);
+        await first.query('BEGIN');
+        await first.query(`INSERT INTO audit_events (tenant_id, action) VALUES ($1, $2)`, [a.id, `adjacent-1-${attempt}`]);
+        const xid1 = await xid32(first);
+        await first.query('COMMIT');
+        await second.query('COMMIT');
+        const seen = await peekTransactions(scratch);
+        const t1 = seen.find((t) => t.xid === xid1)!;
+        const t2 = seen.find((t) => t.xid === xid2)!;
+        if (t2.commitLsn !== t1.endLsn) {
+          await env.admin.query('SELECT pg_drop_replication_slot($1)', [scratch]);
+          continue;
+        }
+        // Drain exactly up to T1: the slot is confirmed to T1's end, where T2's commit record starts.
+        const upToT1 = await env.archiver.archiveOnce(t1.endLsn);
+        expect(upToT1.archivedLsn).toBe(t1.endLsn);
+        const { rows } = await env.admin.query<{ confirmed: string }>(`SELECT confirmed_flush_lsn::text AS confirmed FROM pg_replication_slots WHERE slot_name = $1`, [env.slot]);
+        expect(rows[0].confirmed).toBe(t1.endLsn);
+        await env.archiver.archiveOnce();
+        const keyring = kmsKeyring(env.config, env.config.KMS_EXPORT_KEY_ARN);
+        const archived = await readTenantTransactions({ catalogPool: env.catalogPool, s3: env.s3, keyring }, a.id, { lsn: '0/0', takenAt: '2000-01-01T00:00:00Z' });
+        expect(archived.filter((r) => r.tx.xid === xid2).map((r) => r.tx.commitLsn)).toEqual([t1.endLsn]);
+
+        // The pitfall, shown on the scratch slot: confirmed to T1's end + 1, the server never decodes T2 again.
+        await env.admin.query('SELECT pg_replication_slot_advance($1, $2::pg_lsn)', [scratch, formatLsn(parseLsn(t1.endLsn) + 1n)]);
+        expect((await peekTransactions(scratch)).some((t) => t.xid === xid2)).toBe(false);
+        return;
+      }
+      throw new Error('no WAL-adjacent pair of commits in 30 attempts');
+    } finally {
+      await env.admin.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [scratch]);
+      await Promise.all([first.end(), second.end()]);
+    }
+  });
+
+  it('lets the slot advance while nothing it archives changes (a quiet database pins no WAL)', async () => {
+    await env.archiver.archiveOnce();
+    await env.admin.query('CREATE TABLE IF NOT EXISTS quiet_noise (n int)');
+    await env.admin.query('INSERT INTO quiet_noise SELECT generate_series(1, 20000)');
+    const { rows: [{ lsn }] } = await env.admin.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+    const drained = await env.archiver.archiveOnce();
+    expect(drained.segments).toBe(0);
+    const { rows } = await env.admin.query<{ confirmed: string }>(`SELECT confirmed_flush_lsn::text AS confirmed FROM pg_replication_slots WHERE slot_name = $1`, [env.slot]);
+    expect(parseLsn(rows[0].confirmed) > parseLsn(lsn)).toBe(true);
+    expect(drained.walStatus).toBe('reserved');
   });
 });

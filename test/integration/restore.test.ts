@@ -149,6 +149,11 @@ describe('single-tenant point-in-time restore', () => {
     try {
       const result = await restore({ lsn: instants[0].lsn }, 'in-place');
       expect(result.swapped).toBe(true);
+      // Only the rows that differ from the target are written, not the whole tenant.
+      expect(result.swap?.by).toBe('difference');
+      const written = Object.values(result.swap!.rows).reduce((n, r) => n + r.inserted + r.updated + r.deleted, 0);
+      expect(written).toBeGreaterThan(0);
+      expect(written).toBeLessThan(Object.values(result.rows).reduce((a, b) => a + b, 0) / 4);
     } finally {
       stop = true;
       await writing;
@@ -165,6 +170,38 @@ describe('single-tenant point-in-time restore', () => {
     }
     // Sequences are ahead of the restored ids: the application's next insert does not collide.
     await env.admin.query(`INSERT INTO invoices (tenant_id, billing_name, billing_email, billing_address, amount_cents, currency) VALUES ($1, 'n', 'e@x', 'a', 1, 'EUR')`, [A]);
+  });
+
+  it('swaps by difference in foreign-key order: a comment moved to a document made after the target goes back, and that document goes', async () => {
+    const { rows: [doc] } = await env.admin.query<{ id: string; author: string }>(
+      `SELECT id::text, author_id::text AS author FROM documents WHERE tenant_id = $1 ORDER BY id LIMIT 1`, [A]);
+    const { rows: [comment] } = await env.admin.query<{ id: string }>(
+      `INSERT INTO comments (tenant_id, document_id, author_id, body) VALUES ($1, $2, $3, 'will move') RETURNING id::text`, [A, doc.id, doc.author]);
+    const at = await instant();
+    await tx(async (c) => {
+      const moved = await newDocument(c, A, doc.author);
+      await c.query(`UPDATE comments SET document_id = $3 WHERE tenant_id = $1 AND id = $2`, [A, comment.id, moved]);
+    });
+    const result = await restore({ lsn: at.lsn }, 'in-place');
+    expect(result.swap?.by).toBe('difference');
+    expect(result.swap?.rows).toMatchObject({ comments: { inserted: 0, updated: 1, deleted: 0 }, documents: { inserted: 0, updated: 0, deleted: 1 } });
+    expect(await contents(A)).toEqual(at.contents);
+  });
+
+  it('falls back to replacing the whole tenant when a unique value moved between rows, and is still exact', async () => {
+    const email = 'moving@a.example';
+    await tx(async (c) => {
+      await newUser(c, A, email);
+    });
+    const at = await instant();
+    // After the target the address goes to a new row: restoring the old row first would clash with it midway.
+    await env.admin.query(`DELETE FROM users WHERE tenant_id = $1 AND email = $2`, [A, email]);
+    await tx(async (c) => {
+      await newUser(c, A, email);
+    });
+    const result = await restore({ lsn: at.lsn }, 'in-place');
+    expect(result.swap?.by).toBe('whole tenant');
+    expect(await contents(A)).toEqual(at.contents);
   });
 
   it('a snapshot taken with a write in flight, then a restore just after it: nothing applied twice or lost', async () => {

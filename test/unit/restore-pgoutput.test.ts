@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { assembleTransactions, SchemaChangeError } from '../../src/restore/assemble';
+import { assembleTransactions } from '../../src/restore/assemble';
+import { DDL_MARKER_PREFIX } from '../../src/restore/schema-change';
 import { decodePgoutput, UnsupportedWalMessage } from '../../src/restore/pgoutput';
 import { formatLsn, parseLsn } from '../../src/restore/lsn';
 import { isVisibleInSnapshot } from '../../src/restore/visibility';
@@ -62,6 +63,12 @@ describe('pgoutput decoding', () => {
     expect(decodePgoutput(new Msg('T').int32(2).byte(1).int32(7).int32(8).buf)).toEqual({ tag: 'change', change: { op: 'truncate', rels: [7, 8], cascade: true } });
   });
 
+  it('reads a transactional logical message (PG15 layout: flags, LSN, prefix, length, content; no xid outside streaming)', () => {
+    const content = Buffer.from('{"a":1}');
+    const msg = Buffer.concat([new Msg('M').byte(1).int64(0x1_0000_0020n).str('compliance-ops.ddl').int32(content.length).buf, content]);
+    expect(decodePgoutput(msg)).toEqual({ tag: 'message', transactional: true, lsn: '1/20', prefix: 'compliance-ops.ddl', content });
+  });
+
   it('refuses streaming messages instead of guessing', () => {
     expect(() => decodePgoutput(new Msg('S').int32(1).byte(1).buf)).toThrow(UnsupportedWalMessage);
   });
@@ -74,10 +81,41 @@ describe('assembling transactions', () => {
     expect(transactions).toEqual([{ xid: 9, commitLsn: '0/100', endLsn: '0/130', commitMicros: '946684801000000', changes: [{ op: 'insert', rel: 7, new: ['t1', '1', 'hello'] }] }]);
   });
 
-  it('stops with a clear error when a relation changes shape', () => {
+  it('records a relation that changed shape as a schema change, and archives it in its new shape', () => {
     const known = assembleTransactions([begin(0x100n, 9), relation(7, COLS), commit(0x100n, 0x130n)]).relations;
     const altered = relation(7, [...COLS, ['extra', 25, false]]);
-    expect(() => assembleTransactions([begin(0x200n, 10), altered, commit(0x200n, 0x230n)], known)).toThrow(SchemaChangeError);
+    const assembled = assembleTransactions([begin(0x200n, 10), altered, commit(0x200n, 0x230n)], known);
+    expect(assembled.complete).toBe(true);
+    expect(assembled.relations.get(7)!.columns.map((c) => c.name)).toEqual(['tenant_id', 'id', 'body', 'extra']);
+    expect(assembled.schemaChanges).toEqual([expect.objectContaining({
+      source: 'relation', schema: 'public', table: 'documents', xid: 10, commitLsn: '0/200', endLsn: '0/230',
+      statement: 'columns [tenant_id, id, body] became [tenant_id, id, body, extra]',
+    })]);
+  });
+
+  it('cuts a batch before the first transaction that uses a new shape: a segment holds one shape per table', () => {
+    const known = assembleTransactions([begin(0x100n, 9), relation(7, COLS), commit(0x100n, 0x130n)]).relations;
+    const insert = new Msg('I').int32(7).byte('N'.charCodeAt(0)).tuple(['t1', '1', 'x']).buf;
+    const altered = relation(7, [...COLS, ['extra', 25, false]]);
+    const wider = new Msg('I').int32(7).byte('N'.charCodeAt(0)).tuple(['t1', '2', 'y', 'z']).buf;
+    const assembled = assembleTransactions([
+      begin(0x200n, 10), relation(7, COLS), insert, commit(0x200n, 0x230n),
+      begin(0x300n, 11), altered, wider, commit(0x300n, 0x330n),
+    ], known);
+    expect(assembled.complete).toBe(false);
+    expect(assembled.transactions.map((t) => t.xid)).toEqual([10]);
+    expect(assembled.relations.get(7)!.columns).toHaveLength(3);
+  });
+
+  it('turns a DDL marker message into a schema change placed at its transaction', () => {
+    const content = Buffer.from(JSON.stringify({ command: 'ALTER TABLE', objectType: 'table', identity: 'public.users', schema: 'public', table: 'users', statement: 'ALTER TABLE users ADD COLUMN nickname text' }));
+    const message = new Msg('M').byte(1).int64(0x180n).str(DDL_MARKER_PREFIX).int32(content.length).buf;
+    const assembled = assembleTransactions([begin(0x200n, 12), Buffer.concat([message, content]), commit(0x200n, 0x230n)]);
+    expect(assembled.transactions).toHaveLength(1);
+    expect(assembled.schemaChanges).toEqual([{
+      lsn: '0/180', xid: 12, commitLsn: '0/200', endLsn: '0/230', commitMicros: '946684801000000', schema: 'public', table: 'users',
+      command: 'ALTER TABLE', identity: 'public.users', statement: 'ALTER TABLE users ADD COLUMN nickname text', source: 'event-trigger',
+    }]);
   });
 });
 

@@ -1,0 +1,51 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { Pool } from 'pg';
+import { Config } from '../config';
+import { DataMap } from '../datamap/datamap.types';
+import { uuidV5 } from '../demo/tenant-plan';
+import { listTenantIds } from '../retention/retention.activities';
+import { pruneArchive, PruneResult } from './archive-retention';
+import { parseDurationMs } from './pitr-window';
+
+export interface SnapshotScheduleDependencies {
+  config: Config;
+  appPool: Pool;
+  catalogPool: Pool;
+  s3: S3Client;
+  loadDataMap(): Promise<DataMap>;
+}
+
+/** Namespace of scheduled snapshots' ids (UUIDv5 of `snapshot:<tenant>:<window>`): a retried or repeated window writes the same snapshot. */
+const SNAPSHOT_ID_NAMESPACE = '0d5b8c9e-6f1a-4c7e-8b2d-3e9f4a1c7b65';
+
+export function scheduledSnapshotId(tenantId: string, window: string): string {
+  return uuidV5(SNAPSHOT_ID_NAMESPACE, `snapshot:${tenantId}:${window}`);
+}
+
+/** What the snapshot schedule's workflow calls besides takeSnapshot (restore.activities.ts). */
+export function createSnapshotScheduleActivities(deps: SnapshotScheduleDependencies) {
+  return {
+    /**
+     * The live tenants, in tenant id order, each with the id its snapshot of
+     * this window gets; and the tenants left out because they are erased
+     * (tombstoned: an erasure under way, whose rows are still going).
+     */
+    async listSnapshotTenants(input: { window: string }): Promise<{ tenants: Array<{ tenantId: string; snapshotId: string }>; erased: string[] }> {
+      const ids = await listTenantIds(deps.appPool, await deps.loadDataMap(), null);
+      const { rows } = await deps.catalogPool.query<{ tenant_id: string }>(
+        'SELECT tenant_id FROM tombstones WHERE subject_hash IS NULL AND tenant_id = ANY ($1::text[])', [ids]);
+      const erased = new Set(rows.map((r) => r.tenant_id));
+      return {
+        tenants: ids.filter((id) => !erased.has(id)).map((tenantId) => ({ tenantId, snapshotId: scheduledSnapshotId(tenantId, input.window) })),
+        erased: ids.filter((id) => erased.has(id)),
+      };
+    },
+
+    /** PITR window retention, measured from now (see pruneArchive). Safe to repeat. */
+    async pruneArchive(): Promise<PruneResult> {
+      return pruneArchive(deps, { now: new Date(), windowMs: parseDurationMs(deps.config.PITR_WINDOW)! });
+    },
+  };
+}
+
+export type SnapshotScheduleActivities = ReturnType<typeof createSnapshotScheduleActivities>;

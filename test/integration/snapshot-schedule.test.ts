@@ -1,0 +1,161 @@
+import { randomUUID } from 'node:crypto';
+import { INestApplication } from '@nestjs/common';
+import { Client as TemporalClient } from '@temporalio/client';
+import { Client, escapeIdentifier as q } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApi } from '../../src/api';
+import { loadConfig } from '../../src/config';
+import { DEMO_DATAMAP_CONFIG, loadDatamapConfig } from '../../src/datamap/datamap.config';
+import { discoverDataMap } from '../../src/datamap/discover';
+import { createPool } from '../../src/db/pool';
+import { kmsKeyring } from '../../src/kms/keyring';
+import { FINAL_STATUSES, RequestView } from '../../src/requests/request.types';
+import { snapshotsPrefixOfTenant, walPrefixOfTenant } from '../../src/restore/archive-layout';
+import { WalArchiver } from '../../src/restore/archiver';
+import { archiveNamesFor } from '../../src/restore/restore.activities';
+import { scheduledSnapshotId } from '../../src/restore/snapshot-schedule.activities';
+import { SnapshotScheduler } from '../../src/restore/snapshot.scheduler';
+import { windowStart } from '../../src/retention/schedule-window';
+import { deletePrefix, listKeys } from '../../src/s3/prefix';
+import { createS3Client } from '../../src/s3/s3';
+import type { SnapshotScheduleResult } from '../../workflows/snapshot-schedule.workflow';
+import { startTestService, TestService } from '../helpers/service';
+
+/** Yearly: the catch-up on start is the only firing while the test runs. */
+const YEARLY = '0 0 1 1 *';
+
+describe('the snapshot schedule across application instances', () => {
+  const config = loadConfig();
+  const s3 = createS3Client(config);
+  let service: TestService;
+  let second: INestApplication;
+  let temporal: TemporalClient;
+  let catalog: Client;
+  let admin: Client;
+  let operator: string;
+  let archiver: WalArchiver;
+  let closeArchiverPool: () => Promise<void>;
+  let live: string[];
+  let erased: string;
+
+  beforeAll(async () => {
+    process.env.SNAPSHOT_SCHEDULE = YEARLY;
+    service = await startTestService('snap_sched', { seed: 1019, tenants: 3, rowsPerTenant: 60 });
+    temporal = service.api.app.get(TemporalClient);
+    operator = await service.api.token('operator');
+    catalog = new Client({ connectionString: service.catalog.adminUrl });
+    admin = new Client({ connectionString: service.app.adminUrl });
+    await Promise.all([catalog.connect(), admin.connect()]);
+    await admin.query(`GRANT CREATE ON DATABASE ${q(service.app.name)} TO compliance_ops`);
+    [erased, ...live] = service.demo.tenants.map((t) => t.id);
+  }, 180_000);
+
+  afterAll(async () => {
+    delete process.env.SNAPSHOT_SCHEDULE;
+    await second?.close();
+    await archiver?.drop().catch(() => undefined);
+    for (const t of service?.demo.tenants ?? []) {
+      for (const prefix of [walPrefixOfTenant(t.id), snapshotsPrefixOfTenant(t.id)]) await deletePrefix(s3, config.S3_EXPORT_BUCKET, prefix).catch(() => undefined);
+    }
+    s3.destroy();
+    await closeArchiverPool?.();
+    await Promise.all([catalog?.end(), admin?.end()]);
+    await service?.close();
+  });
+
+  const runOf = async (window: string) =>
+    (await catalog.query<{ id: string; status: string; workflow_id: string }>(
+      `SELECT id, status, workflow_id FROM requests WHERE kind = 'snapshot' AND params ->> 'window' = $1`, [window])).rows;
+
+  async function finished(requestId: string): Promise<Pick<RequestView, 'status' | 'result'>> {
+    for (let i = 0; i < 600; i++) {
+      const { rows } = await catalog.query<Pick<RequestView, 'status' | 'result'>>('SELECT status, result FROM requests WHERE id = $1', [requestId]);
+      if (rows[0] && FINAL_STATUSES.has(rows[0].status)) return rows[0];
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    throw new Error(`snapshot run ${requestId} did not finish`);
+  }
+
+  async function executions(workflowId: string): Promise<number> {
+    for (let i = 0; i < 100; i++) {
+      let n = 0;
+      for await (const _ of temporal.workflow.list({ query: `WorkflowId = '${workflowId}'` })) n++;
+      if (n > 0) return n;
+      await new Promise((resolve) => setTimeout(resolve, 200)); // visibility lags a little
+    }
+    return 0;
+  }
+
+  it('fires nothing while the WAL archive is not set up: such snapshots would not be restore points', async () => {
+    const firing = await service.api.app.get(SnapshotScheduler).fire(new Date());
+    expect(firing?.outcome).toBe('no_archive');
+    expect((await catalog.query(`SELECT 1 FROM requests WHERE kind = 'snapshot'`)).rowCount).toBe(0);
+  });
+
+  it('two instances firing one window start one run, which snapshots every live tenant once and skips an erased one', async () => {
+    const catalogPool = createPool(service.catalog.serviceUrl, 2);
+    closeArchiverPool = () => catalogPool.end();
+    const appPool = createPool(service.app.serviceUrl, 2);
+    const map = await discoverDataMap(appPool, { tenantColumn: 'tenant_id', config: loadDatamapConfig(DEMO_DATAMAP_CONFIG) });
+    await appPool.end();
+    archiver = new WalArchiver({
+      replicationUrl: service.app.adminUrl, catalogPool, s3, bucket: config.S3_EXPORT_BUCKET,
+      sseKmsKeyId: config.S3_SSE_KMS_KEY_ID, keyring: kmsKeyring(config, config.KMS_EXPORT_KEY_ARN), loadDataMap: async () => map,
+    }, archiveNamesFor(service.app.serviceUrl));
+    await archiver.ensure();
+    // What an erasure under way leaves: its tombstone (the rows are still going).
+    const requestId = randomUUID();
+    await catalog.query(`INSERT INTO requests (id, kind, tenant_id, workflow_id, requested_by) VALUES ($1, 'erasure', $2, $3, 'test')`, [requestId, erased, `erasure:${erased}:${requestId}`]);
+    await catalog.query(`INSERT INTO tombstones (tenant_id, subject_hash, request_id) VALUES ($1, NULL, $2)`, [erased, requestId]);
+
+    // A second instance starting now catches this year's window up; a year ago is a window nobody ran.
+    second = await createApi();
+    await second.init();
+    const lastYear = windowStart({ cron: YEARLY, timeZone: 'UTC' }, new Date(Date.now() - 366 * 86_400_000))!.toISOString();
+    const firings = await Promise.all([service.api.app, second].map((app) => app.get(SnapshotScheduler).fire(new Date(lastYear))));
+    expect(firings.map((f) => f?.outcome).sort()).toEqual([expect.stringMatching(/^already_(started|finished)$/), 'started']);
+    expect(firings[0]!.workflowId).toBe(`snapshots:${service.app.name}:${lastYear}`);
+
+    const [run] = await runOf(lastYear);
+    expect(await runOf(lastYear)).toHaveLength(1);
+    const done = await finished(run.id);
+    expect(done.status).toBe('succeeded');
+    const result = done.result as unknown as SnapshotScheduleResult;
+    expect(result.taken.map((t) => [t.tenantId, t.snapshotId]).sort()).toEqual(live.map((t) => [t, scheduledSnapshotId(t, lastYear)]).sort());
+    expect(result.skipped).toEqual([{ tenantId: erased, reason: 'tenant_erased' }]);
+    expect(result.pruned).toMatchObject({ snapshotsDeleted: 0, segmentsDeleted: 0 });
+    expect(await executions(run.workflow_id)).toBe(1);
+
+    // Each snapshot is in the catalog and in its tenant's snapshots/ folder; none of the erased tenant.
+    for (const tenantId of live) {
+      const id = scheduledSnapshotId(tenantId, lastYear);
+      const { rows } = await catalog.query<{ prefix: string }>('SELECT prefix FROM restore_snapshots WHERE id = $1', [id]);
+      expect(rows[0].prefix).toBe(`${snapshotsPrefixOfTenant(tenantId)}${id}/`);
+      expect((await listKeys(s3, config.S3_EXPORT_BUCKET, rows[0].prefix)).length).toBeGreaterThan(2);
+    }
+    expect((await catalog.query('SELECT 1 FROM restore_snapshots WHERE tenant_id = $1', [erased])).rowCount).toBe(0);
+    expect(await listKeys(s3, config.S3_EXPORT_BUCKET, snapshotsPrefixOfTenant(erased))).toEqual([]);
+
+    // A finished window is not run again; the catch-up run of this year's window finishes too.
+    expect((await second.get(SnapshotScheduler).fire(new Date(lastYear)))?.outcome).toBe('already_finished');
+    const thisYear = windowStart({ cron: YEARLY, timeZone: 'UTC' }, new Date())!.toISOString();
+    const [caughtUp] = await runOf(thisYear);
+    expect((await finished(caughtUp.id)).status).toBe('succeeded');
+  }, 180_000);
+
+  it('lists a tenant\'s restore points for operators: taken at, LSN, rows, and how far the archive reaches', async () => {
+    const tenantId = live[0];
+    const response = await fetch(`${service.api.url}/v1/tenants/${tenantId}/snapshots`, { headers: { authorization: `Bearer ${operator}` } });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { items: Array<{ id: string; takenAt: string; lsn: string; rows: number }>; archive: unknown; pitrWindow: string };
+    expect(body.items).toHaveLength(2); // last year's window and this year's catch-up
+    expect(body.items.map((s) => s.id)).toContain(scheduledSnapshotId(tenantId, windowStart({ cron: YEARLY, timeZone: 'UTC' }, new Date(Date.now() - 366 * 86_400_000))!.toISOString()));
+    for (const item of body.items) expect(item).toEqual({ id: expect.any(String), takenAt: expect.any(String), lsn: expect.stringMatching(/^[0-9A-F]+\/[0-9A-F]+$/), rows: expect.any(Number) });
+    expect(body.items[0].rows).toBeGreaterThan(0);
+    expect(body.archive).toEqual({ archivedLsn: expect.any(String), archivedAt: expect.any(String) });
+    expect(body.pitrWindow).toBe(config.PITR_WINDOW);
+
+    const other = await fetch(`${service.api.url}/v1/tenants/${tenantId}/snapshots`, { headers: { authorization: `Bearer ${await service.api.token('tenant-admin', tenantId)}` } });
+    expect(other.status).toBe(403);
+  });
+});

@@ -1,0 +1,93 @@
+import { ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, proxyActivities } from '@temporalio/workflow';
+import type { RequestActivities } from '../src/requests/request.activities';
+import type { PruneResult } from '../src/restore/archive-retention';
+import type { RestoreActivities } from '../src/restore/restore.activities';
+import type { SnapshotScheduleActivities } from '../src/restore/snapshot-schedule.activities';
+import { NON_RETRYABLE, SnapshotScheduleInput } from './messages';
+
+const { markRequest } = proxyActivities<RequestActivities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 20 } });
+
+const { listSnapshotTenants, pruneArchive } = proxyActivities<SnapshotScheduleActivities>({
+  startToCloseTimeout: '30 minutes',
+  retry: { maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+/** A snapshot is a whole-tenant COPY: hours for a whale. A retry takes it again under the same id. */
+const { takeSnapshot } = proxyActivities<RestoreActivities>({
+  startToCloseTimeout: '6 hours',
+  retry: { maximumAttempts: 3, nonRetryableErrorTypes: [...NON_RETRYABLE, 'tenant_erased'] },
+});
+
+/** Snapshots taken at once: each holds a connection and an exported snapshot on the application database. */
+const SNAPSHOTS_AT_ONCE = 2;
+
+/** A type, not an interface: Temporal results must be assignable to Record<string, unknown>. */
+export type SnapshotScheduleResult = {
+  window: string;
+  tenantsTotal: number;
+  taken: Array<{ tenantId: string; snapshotId: string; lsn: string; rows: number }>;
+  skipped: Array<{ tenantId: string; reason: string }>;
+  failed: Array<{ tenantId: string; code: string; message: string }>;
+  pruned: PruneResult;
+};
+
+function describe(error: unknown): { code: string; message: string } {
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  if (cause instanceof ApplicationFailure) return { code: cause.type ?? 'failed', message: cause.message };
+  return { code: 'failed', message: error instanceof Error ? error.message : String(error) };
+}
+
+/**
+ * One window of the snapshot schedule: a snapshot of every live tenant, a
+ * few at a time, each under an id derived from tenant and window (so a
+ * repeat writes the same snapshot), then PITR window retention. A tenant
+ * that fails does not stop the others; it fails the run, after retention ran.
+ */
+export async function snapshotScheduleWorkflow(input: SnapshotScheduleInput): Promise<SnapshotScheduleResult> {
+  try {
+    await markRequest(input.requestId, 'running', { progress: { stage: 'listing tenants', percent: 0 } });
+    const { tenants, erased } = await listSnapshotTenants({ window: input.window });
+    const result: SnapshotScheduleResult = {
+      window: input.window, tenantsTotal: tenants.length, taken: [], failed: [],
+      skipped: erased.map((tenantId) => ({ tenantId, reason: 'tenant_erased' })),
+      pruned: { windowStart: '', snapshotsDeleted: 0, segmentsDeleted: 0, anchoredTenants: 0 },
+    };
+    let next = 0;
+    let done = 0;
+    const lane = async () => {
+      while (next < tenants.length) {
+        const { tenantId, snapshotId } = tenants[next++];
+        try {
+          const snapshot = await takeSnapshot({ requestId: snapshotId, tenantId });
+          result.taken.push({ tenantId, snapshotId, lsn: snapshot.lsn, rows: snapshot.rows });
+        } catch (error) {
+          if (isCancellation(error)) throw error;
+          const { code, message } = describe(error);
+          if (code === 'tenant_erased') result.skipped.push({ tenantId, reason: code });
+          else result.failed.push({ tenantId, code, message });
+        }
+        done += 1;
+        await markRequest(input.requestId, 'running', {
+          progress: { stage: 'snapshotting', tenantsDone: done, tenantsTotal: tenants.length, percent: Math.floor((90 * done) / Math.max(1, tenants.length)) },
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(SNAPSHOTS_AT_ONCE, tenants.length) }, lane));
+
+    await markRequest(input.requestId, 'running', { progress: { stage: 'pruning', percent: 90 } });
+    result.pruned = await pruneArchive();
+    const progress = { stage: 'done', tenantsDone: tenants.length, tenantsTotal: tenants.length, percent: 100 };
+    if (result.failed.length > 0) {
+      const error = { code: 'tenants_failed', message: `${result.failed.length} of ${tenants.length} tenant snapshot(s) failed: ${result.failed.map((f) => `${f.tenantId} (${f.message})`).join(', ').slice(0, 800)}` };
+      await markRequest(input.requestId, 'failed', { progress, result, error });
+      throw ApplicationFailure.nonRetryable(error.message, error.code);
+    }
+    await markRequest(input.requestId, 'succeeded', { progress, result });
+    return result;
+  } catch (error) {
+    // Recording the outcome must happen even while the workflow is being cancelled (a no-op once recorded).
+    await CancellationScope.nonCancellable(() =>
+      isCancellation(error) ? markRequest(input.requestId, 'cancelled') : markRequest(input.requestId, 'failed', { error: describe(error) }));
+    throw error;
+  }
+}
