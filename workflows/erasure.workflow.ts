@@ -1,11 +1,9 @@
-import { ActivityFailure, ApplicationFailure, CancellationScope, condition, isCancellation, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, condition, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { ClosingActivities } from '../src/erasure/closing.activities';
 import type { ErasureActivities } from '../src/erasure/erasure.activities';
 import type { PurgeTarget } from '../src/erasure/erasure.types';
-import type { RequestActivities } from '../src/requests/request.activities';
 import { cancelErasureSignal, ErasureOutcome, ErasureWorkflowInput, legalHoldLiftedSignal, NON_RETRYABLE, RequestStatus } from './messages';
-
-const { markRequest } = proxyActivities<RequestActivities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 20 } });
+import { markRequest, recordFailure } from './request-outcome';
 
 const short = proxyActivities<ErasureActivities & ClosingActivities>({
   startToCloseTimeout: '5 minutes',
@@ -23,12 +21,6 @@ const { purge } = proxyActivities<ErasureActivities>({
 const HOLD_RECHECK = '5 minutes';
 
 const isoNow = () => new Date(Date.now()).toISOString();
-
-function describe(error: unknown): { code: string; message: string } {
-  const cause = error instanceof ActivityFailure ? error.cause : error;
-  if (cause instanceof ApplicationFailure) return { code: cause.type ?? 'failed', message: cause.message };
-  return { code: 'failed', message: error instanceof Error ? error.message : String(error) };
-}
 
 /**
  * Erasure of a tenant or of one subject: grace (cancellable) → legal hold
@@ -112,8 +104,7 @@ export async function erasureWorkflow(input: ErasureWorkflowInput): Promise<Eras
     });
     return { status: 'succeeded', receiptId: receipt.receiptId };
   } catch (error) {
-    await CancellationScope.nonCancellable(() =>
-      isCancellation(error) ? markRequest(input.requestId, 'cancelled') : markRequest(input.requestId, 'failed', { error: describe(error) }));
+    await recordFailure(input.requestId, error);
     throw error;
   }
 }

@@ -1,15 +1,8 @@
-import {
-  ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, proxyActivities,
-} from '@temporalio/workflow';
+import { ActivityCancellationType, CancellationScope, isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { ExportActivities } from '../src/export/export.activities';
 import type { ExportResult } from '../src/export/export.types';
-import type { RequestActivities } from '../src/requests/request.activities';
 import { ExportWorkflowInput, NON_RETRYABLE } from './messages';
-
-const { markRequest } = proxyActivities<RequestActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { maximumAttempts: 20 },
-});
+import { describeFailure, markRequest } from './request-outcome';
 
 /**
  * A long streaming activity: the heartbeat carries the resume cursor, so a
@@ -28,12 +21,6 @@ const { discardExport } = proxyActivities<ExportActivities>({
   retry: { maximumAttempts: 20 },
 });
 
-function describe(error: unknown): { code: string; message: string } {
-  const cause = error instanceof ActivityFailure ? error.cause : error;
-  if (cause instanceof ApplicationFailure) return { code: cause.type ?? 'failed', message: cause.message };
-  return { code: 'failed', message: error instanceof Error ? error.message : String(error) };
-}
-
 /** Export one tenant's (or one subject's) data to an encrypted object in S3. */
 export async function exportWorkflow(input: ExportWorkflowInput): Promise<ExportResult> {
   try {
@@ -45,7 +32,7 @@ export async function exportWorkflow(input: ExportWorkflowInput): Promise<Export
   } catch (error) {
     // Cleaning up and recording the outcome must happen even while the workflow is being cancelled.
     await CancellationScope.nonCancellable(async () => {
-      if (!isCancellation(error)) return markRequest(input.requestId, 'failed', { error: describe(error) });
+      if (!isCancellation(error)) return markRequest(input.requestId, 'failed', { error: describeFailure(error) });
       await discardExport(input);
       return markRequest(input.requestId, 'cancelled');
     });

@@ -1,12 +1,7 @@
-import { ActivityFailure, ApplicationFailure, CancellationScope, continueAsNew, isCancellation, proxyActivities } from '@temporalio/workflow';
-import type { RequestActivities } from '../src/requests/request.activities';
+import { continueAsNew, proxyActivities } from '@temporalio/workflow';
 import type { RestoreActivities } from '../src/restore/restore.activities';
 import { NON_RETRYABLE, RestoreWorkflowInput, SnapshotWorkflowInput, WalArchiverInput } from './messages';
-
-const { markRequest } = proxyActivities<RequestActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { maximumAttempts: 20 },
-});
+import { markRequest, recordFailure } from './request-outcome';
 
 /** Snapshots heartbeat as their export goes; a retry takes the snapshot again. */
 const { takeSnapshot } = proxyActivities<RestoreActivities>({
@@ -40,12 +35,6 @@ const { archiveWal } = proxyActivities<RestoreActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
-function describe(error: unknown): { code: string; message: string } {
-  const cause = error instanceof ActivityFailure ? error.cause : error;
-  if (cause instanceof ApplicationFailure) return { code: cause.type ?? 'failed', message: cause.message };
-  return { code: 'failed', message: error instanceof Error ? error.message : String(error) };
-}
-
 async function asRequest<T>(requestId: string, run: () => Promise<T>): Promise<T> {
   await markRequest(requestId, 'running');
   try {
@@ -53,8 +42,7 @@ async function asRequest<T>(requestId: string, run: () => Promise<T>): Promise<T
     await markRequest(requestId, 'succeeded', { result });
     return result;
   } catch (error) {
-    await CancellationScope.nonCancellable(() =>
-      isCancellation(error) ? markRequest(requestId, 'cancelled') : markRequest(requestId, 'failed', { error: describe(error) }));
+    await recordFailure(requestId, error);
     throw error;
   }
 }

@@ -1,11 +1,9 @@
-import { ActivityFailure, ApplicationFailure, CancellationScope, ChildWorkflowFailure, executeChild, isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { RequestActivities } from '../src/requests/request.activities';
+import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, executeChild, isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { RetentionActivities } from '../src/retention/retention.activities';
 import type { RetentionRunResult, TenantCutoff, TenantOutcome } from '../src/retention/retention.types';
 import { NON_RETRYABLE, RetentionRunInput, workflowIds } from './messages';
+import { FailureDescription, finishTenantRun, markRequest, recordFailure } from './request-outcome';
 import { retentionTenantWorkflow } from './retention-tenant.workflow';
-
-const { markRequest } = proxyActivities<RequestActivities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 20 } });
 
 const { listRetentionTenants } = proxyActivities<RetentionActivities>({
   startToCloseTimeout: '5 minutes',
@@ -15,7 +13,8 @@ const { listRetentionTenants } = proxyActivities<RetentionActivities>({
 /** At most this many progress writes per run, however many tenants: each one is an activity in the history. */
 const PROGRESS_UPDATES = 50;
 
-function describe(error: unknown): { code: string; message: string } {
+/** Looks through activity and child workflow failures, down to what failed first. */
+function describe(error: unknown): FailureDescription {
   let cause = error;
   while (cause instanceof ActivityFailure || cause instanceof ChildWorkflowFailure) cause = cause.cause;
   if (cause instanceof ApplicationFailure) return { code: cause.type ?? 'failed', message: cause.message };
@@ -54,19 +53,9 @@ export async function retentionWorkflow(input: RetentionRunInput): Promise<Reten
     const order = new Map(tenants.map((t, i) => [t.tenantId, i]));
     outcomes.sort((a, b) => order.get(a.tenantId)! - order.get(b.tenantId)!);
     const result = summarize(input, outcomes, missing);
-    const progress = { stage: 'done', tenantsDone: tenants.length, tenantsTotal: tenants.length, percent: 100 };
-    const failed = outcomes.filter((o) => o.status === 'failed');
-    if (failed.length > 0) {
-      const error = { code: 'tenants_failed', message: `${failed.length} of ${tenants.length} tenant(s) failed: ${failed.map((f) => `${f.tenantId} (${f.detail})`).join(', ').slice(0, 800)}` };
-      await markRequest(input.requestId, 'failed', { progress, result, error });
-      throw ApplicationFailure.nonRetryable(error.message, error.code);
-    }
-    await markRequest(input.requestId, 'succeeded', { progress, result });
-    return result;
+    return await finishTenantRun(input.requestId, result, tenants.length, outcomes.filter((o) => o.status === 'failed'), 'tenant');
   } catch (error) {
-    // Recording the outcome must happen even while the workflow is being cancelled (a no-op once recorded).
-    await CancellationScope.nonCancellable(() =>
-      isCancellation(error) ? markRequest(input.requestId, 'cancelled') : markRequest(input.requestId, 'failed', { error: describe(error) }));
+    await recordFailure(input.requestId, error, describe);
     throw error;
   }
 }

@@ -1,11 +1,9 @@
-import { ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, proxyActivities } from '@temporalio/workflow';
-import type { RequestActivities } from '../src/requests/request.activities';
+import { isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { PruneResult } from '../src/restore/archive-retention';
 import type { RestoreActivities } from '../src/restore/restore.activities';
 import type { SnapshotScheduleActivities } from '../src/restore/snapshot-schedule.activities';
 import { NON_RETRYABLE, SnapshotScheduleInput } from './messages';
-
-const { markRequest } = proxyActivities<RequestActivities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 20 } });
+import { describeFailure, finishTenantRun, markRequest, recordFailure } from './request-outcome';
 
 const { listSnapshotTenants, pruneArchive } = proxyActivities<SnapshotScheduleActivities>({
   startToCloseTimeout: '30 minutes',
@@ -30,12 +28,6 @@ export type SnapshotScheduleResult = {
   failed: Array<{ tenantId: string; code: string; message: string }>;
   pruned: PruneResult;
 };
-
-function describe(error: unknown): { code: string; message: string } {
-  const cause = error instanceof ActivityFailure ? error.cause : error;
-  if (cause instanceof ApplicationFailure) return { code: cause.type ?? 'failed', message: cause.message };
-  return { code: 'failed', message: error instanceof Error ? error.message : String(error) };
-}
 
 /**
  * One window of the snapshot schedule: a snapshot of every live tenant, a
@@ -62,7 +54,7 @@ export async function snapshotScheduleWorkflow(input: SnapshotScheduleInput): Pr
           result.taken.push({ tenantId, snapshotId, lsn: snapshot.lsn, rows: snapshot.rows });
         } catch (error) {
           if (isCancellation(error)) throw error;
-          const { code, message } = describe(error);
+          const { code, message } = describeFailure(error);
           if (code === 'tenant_erased') result.skipped.push({ tenantId, reason: code });
           else result.failed.push({ tenantId, code, message });
         }
@@ -76,18 +68,10 @@ export async function snapshotScheduleWorkflow(input: SnapshotScheduleInput): Pr
 
     await markRequest(input.requestId, 'running', { progress: { stage: 'pruning', percent: 90 } });
     result.pruned = await pruneArchive();
-    const progress = { stage: 'done', tenantsDone: tenants.length, tenantsTotal: tenants.length, percent: 100 };
-    if (result.failed.length > 0) {
-      const error = { code: 'tenants_failed', message: `${result.failed.length} of ${tenants.length} tenant snapshot(s) failed: ${result.failed.map((f) => `${f.tenantId} (${f.message})`).join(', ').slice(0, 800)}` };
-      await markRequest(input.requestId, 'failed', { progress, result, error });
-      throw ApplicationFailure.nonRetryable(error.message, error.code);
-    }
-    await markRequest(input.requestId, 'succeeded', { progress, result });
-    return result;
+    const failed = result.failed.map((f) => ({ tenantId: f.tenantId, detail: f.message }));
+    return await finishTenantRun(input.requestId, result, tenants.length, failed, 'tenant snapshot');
   } catch (error) {
-    // Recording the outcome must happen even while the workflow is being cancelled (a no-op once recorded).
-    await CancellationScope.nonCancellable(() =>
-      isCancellation(error) ? markRequest(input.requestId, 'cancelled') : markRequest(input.requestId, 'failed', { error: describe(error) }));
+    await recordFailure(input.requestId, error);
     throw error;
   }
 }

@@ -1,4 +1,5 @@
 import { Pool, PoolClient } from 'pg';
+import { withTransaction } from '../db/pool';
 import { SchemaChangeMarker } from './schema-change';
 import { Segment } from './wal.types';
 
@@ -19,9 +20,7 @@ export interface IndexedBatch {
  * microseconds since the Unix epoch (to_timestamp(double) can be 1 µs off).
  */
 export async function indexBatch(catalogPool: Pool, batch: IndexedBatch): Promise<void> {
-  const client = await catalogPool.connect();
-  try {
-    await client.query('BEGIN');
+  await withTransaction(catalogPool, async (client) => {
     for (const s of batch.segments) await insertSegment(client, batch.slot, s);
     for (const marker of batch.schemaChanges) await insertSchemaChange(client, batch.slot, marker);
     // Never backwards: a drain repeated after a crash re-archives what is already there.
@@ -32,13 +31,7 @@ export async function indexBatch(catalogPool: Pool, batch: IndexedBatch): Promis
        WHERE slot_name = $1`,
       [batch.slot, batch.archivedLsn, batch.archivedCommitMicros],
     );
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 async function insertSegment(client: PoolClient, slot: string, { segment, key, bucket }: IndexedBatch['segments'][number]): Promise<void> {

@@ -1,4 +1,5 @@
 import { Client, Pool } from 'pg';
+import { withTransaction } from '../db/pool';
 import { logger } from '../logger';
 import { parseLsn } from './lsn';
 
@@ -88,9 +89,7 @@ async function createSlot(client: Client, slot: string): Promise<{ lsn: string; 
 }
 
 async function recordGap(catalogPool: Pool, slot: string, gap: ArchiveGap, fromCommitAt: Date | null, resumeAt: string): Promise<void> {
-  const client = await catalogPool.connect();
-  try {
-    await client.query('BEGIN');
+  await withTransaction(catalogPool, async (client) => {
     await client.query(
       `INSERT INTO wal_archive_gaps (slot_name, from_lsn, from_commit_at, to_lsn, reason) VALUES ($1, $2, $3, $4, $5)`,
       [slot, gap.fromLsn, fromCommitAt, gap.toLsn, gap.reason],
@@ -99,11 +98,5 @@ async function recordGap(catalogPool: Pool, slot: string, gap: ArchiveGap, fromC
       `UPDATE wal_archives SET archived_lsn = $2, archived_commit_at = $3, archived_at = now() WHERE slot_name = $1`,
       [slot, gap.toLsn, resumeAt],
     );
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }

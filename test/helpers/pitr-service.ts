@@ -9,16 +9,16 @@ import { DataMap } from '../../src/datamap/datamap.types';
 import { discoverDataMap } from '../../src/datamap/discover';
 import { createPool } from '../../src/db/pool';
 import { DemoShape } from '../../src/demo/tenant-plan';
-import { kmsKeyring } from '../../src/kms/keyring';
 import { createKmsClient } from '../../src/kms/kms';
+import { snapshotsPrefixOfTenant, walPrefixOfTenant } from '../../src/restore/archive-layout';
 import { ArchiveNames, WalArchiver } from '../../src/restore/archiver';
 import { setupArchiveSource } from '../../src/restore/archiver.command';
 import { walArchiverWorkflowId } from '../../src/restore/archiver-supervisor';
 import { archiveNamesFor } from '../../src/restore/restore.activities';
 import { RestoreDependencies } from '../../src/restore/run-restore';
-import { restoredTables } from '../../src/restore/staging';
 import { deletePrefix } from '../../src/s3/prefix';
 import { createS3Client } from '../../src/s3/s3';
+import { tenantContents, TenantContents, testArchiver } from './restore-env';
 import { startTestService, TestService } from './service';
 import { startWorkerProcess, WorkerProcess } from './worker-process';
 
@@ -46,7 +46,7 @@ export interface PitrService {
   workers: WorkerProcess[];
   startWorker(env?: Record<string, string>): WorkerProcess;
   /** every restored table's rows of one tenant as text, in key order: live, or from a staging schema */
-  contents(tenantId: string, schema?: string): Promise<Record<string, string[]>>;
+  contents(tenantId: string, schema?: string): Promise<TenantContents>;
   archivedLsn(): Promise<string | undefined>;
   close(extraSlots?: string[]): Promise<void>;
 }
@@ -64,10 +64,7 @@ export async function startPitrService(prefix: string, shape: DemoShape): Promis
   const kms = createKmsClient(config);
   const map = await discoverDataMap(appPool, { tenantColumn: 'tenant_id', config: loadDatamapConfig(DEMO_DATAMAP_CONFIG) });
   const names = archiveNamesFor(config.DATABASE_URL);
-  const archiver = new WalArchiver({
-    replicationUrl: service.app.adminUrl, catalogPool, s3, bucket: config.S3_EXPORT_BUCKET, sseKmsKeyId: config.S3_SSE_KMS_KEY_ID,
-    keyring: kmsKeyring(config, config.KMS_EXPORT_KEY_ARN), loadDataMap: async () => map,
-  }, names);
+  const archiver = testArchiver(service.app.adminUrl, names, { config, catalogPool, s3, map });
   const workers: WorkerProcess[] = [];
   const restoreDeps: RestoreDependencies = { config, appPool, catalogPool, s3, kms, archiver, subjectHashSecret: config.SUBJECT_HASH_SECRET };
 
@@ -78,17 +75,7 @@ export async function startPitrService(prefix: string, shape: DemoShape): Promis
       workers.push(worker);
       return worker;
     },
-    async contents(tenantId, schema) {
-      const out: Record<string, string[]> = {};
-      for (const t of restoredTables(map)) {
-        const column = t.kind === 'tenants' ? 'id' : 'tenant_id';
-        const { rows } = await admin.query<{ r: string }>(
-          `SELECT x::text AS r FROM ${q(schema ?? t.schema)}.${q(t.name)} x WHERE ${q(column)} = $1 ORDER BY ${t.primaryKey.map((c) => `x.${q(c)}`).join(', ')}`,
-          [tenantId]);
-        out[t.name] = rows.map((r) => r.r);
-      }
-      return out;
-    },
+    contents: (tenantId, schema) => tenantContents(admin, map, tenantId, schema),
     async archivedLsn() {
       const { rows } = await catalogPool.query<{ lsn: string }>('SELECT archived_lsn::text AS lsn FROM wal_archives WHERE slot_name = $1', [names.slot]);
       return rows[0]?.lsn;
@@ -105,9 +92,7 @@ export async function startPitrService(prefix: string, shape: DemoShape): Promis
         await deletePrefix(s3, config.S3_EXPORT_BUCKET, `tenants/${t.id}/snapshots/`).catch(() => undefined);
       }
       await deletePrefix(s3, config.S3_EXPORT_BUCKET, `tenants/${encodeURIComponent('*')}/wal/`).catch(() => undefined);
-      for (const { nspname } of (await admin.query<{ nspname: string }>(`SELECT nspname FROM pg_namespace WHERE nspname ~ '^restore_'`)).rows) {
-        await admin.query(`DROP SCHEMA ${q(nspname)} CASCADE`);
-      }
+      await dropStagingSchemas(admin);
       await admin.end();
       await Promise.allSettled([appPool.end(), catalogPool.end()]);
       s3.destroy();
@@ -115,6 +100,13 @@ export async function startPitrService(prefix: string, shape: DemoShape): Promis
       await service.close();
     },
   };
+}
+
+/** Every staging schema restores left in the application database (`admin` is its superuser). */
+async function dropStagingSchemas(admin: Client): Promise<void> {
+  for (const { nspname } of (await admin.query<{ nspname: string }>(`SELECT nspname FROM pg_namespace WHERE nspname ~ '^restore_'`)).rows) {
+    await admin.query(`DROP SCHEMA ${q(nspname)} CASCADE`);
+  }
 }
 
 /** A slot may still be in use for a moment by a worker's backend that is going away. */
@@ -138,13 +130,37 @@ async function terminateArchiverWorkflow(config: Config): Promise<void> {
   }
 }
 
-/** Polls until `check` returns a value; says what it waited for, and the last worker's output, on timeout. */
-export async function until<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>, workers: WorkerProcess[] = [], pollMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await check();
-    if (value !== undefined) return value;
-    await sleep(pollMs);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; worker output:\n${workers.at(-1)?.output()}`);
+export interface ServiceArchiver {
+  archiver: WalArchiver;
+  close(): Promise<void>;
+}
+
+/**
+ * Point-in-time restore for a test service (one with an in-process worker),
+ * set up as an operator deploys it, with what the service role cannot do
+ * itself: CREATE on the database for staging schemas, and the WAL archiver
+ * run as the superuser (the publication needs the tables' owner), under the
+ * slot the service's restores read. `close` drops the slot and the staging
+ * schemas, and deletes what the archiver and the service's snapshots wrote.
+ */
+export async function startServiceArchiver(service: TestService, config: Config, s3: S3Client): Promise<ServiceArchiver> {
+  const admin = new Client({ connectionString: service.app.adminUrl });
+  await admin.connect();
+  await admin.query(`GRANT CREATE ON DATABASE ${q(service.app.name)} TO compliance_ops`);
+  const catalogPool = createPool(service.catalog.serviceUrl, 2);
+  const appPool = createPool(service.app.serviceUrl, 2);
+  const map = await discoverDataMap(appPool, { tenantColumn: 'tenant_id', config: loadDatamapConfig(DEMO_DATAMAP_CONFIG) }).finally(() => appPool.end());
+  const archiver = testArchiver(service.app.adminUrl, archiveNamesFor(service.app.serviceUrl), { config, catalogPool, s3, map });
+  await archiver.ensure();
+  return {
+    archiver,
+    async close() {
+      await archiver.drop().catch(() => undefined);
+      await dropStagingSchemas(admin).catch(() => undefined);
+      for (const t of service.demo.tenants) {
+        for (const prefix of [walPrefixOfTenant(t.id), snapshotsPrefixOfTenant(t.id)]) await deletePrefix(s3, config.S3_EXPORT_BUCKET, prefix).catch(() => undefined);
+      }
+      await Promise.all([admin.end(), catalogPool.end()]);
+    },
+  };
 }

@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PROJECT_ROOT } from '../../src/config';
 
 const CLI = join(PROJECT_ROOT, 'bin', 'compliance-ops.js');
@@ -57,4 +58,15 @@ export function startWorkerProcess(env: NodeJS.ProcessEnv = process.env): Worker
       clearTimeout(timer);
     },
   };
+}
+
+/** Polls until `check` returns a value; says what it waited for, and the last worker's output, on timeout. */
+export async function until<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>, workers: WorkerProcess[] = [], pollMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await check();
+    if (value !== undefined) return value;
+    await sleep(pollMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; worker output:\n${workers.at(-1)?.output()}`);
 }

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, escapeIdentifier } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workflowIds } from '../../workflows/messages';
@@ -7,7 +6,7 @@ import { ReceiptView } from '../../src/receipts/receipt.types';
 import { FINAL_STATUSES, RequestView } from '../../src/requests/request.types';
 import { activityAttempt } from '../helpers/workflow-history';
 import { startTestService, TestService } from '../helpers/service';
-import { startWorkerProcess, WorkerProcess } from '../helpers/worker-process';
+import { startWorkerProcess, until, WorkerProcess } from '../helpers/worker-process';
 
 /*
  * A whale of ~152,000 rows: with the worker's default tuning its purge runs
@@ -17,7 +16,6 @@ import { startWorkerProcess, WorkerProcess } from '../helpers/worker-process';
  */
 const SHAPE = { seed: 13, tenants: 2, rowsPerTenant: 80_000, whaleShare: 0.95 };
 const DELETED_TABLES = ['comments', 'audit_events', 'documents', 'projects', 'users'] as const;
-const POLL_MS = 100;
 /** The kill waits until at least this share of the tenant's rows is gone, and some are left. */
 const KILL_AFTER_SHARE = 0.05;
 
@@ -53,17 +51,6 @@ describe('a worker killed in the middle of an erasure purge', () => {
 
   const request = async (id: string) => (await call<RequestView>('GET', `/v1/requests/${id}`)).body;
 
-  /** Polls until `check` returns a value; explains what it was waiting for, and the worker's output, on timeout. */
-  async function until<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const value = await check();
-      if (value !== undefined) return value;
-      await sleep(POLL_MS);
-    }
-    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; worker output:\n${workers.at(-1)?.output()}`);
-  }
-
   /** The superuser's count (no RLS) of the tenant's rows in one table. */
   const count = async (table: string, where = 'tenant_id = $1') =>
     Number((await admin.query<{ n: string }>(`SELECT count(*) AS n FROM ${escapeIdentifier(table)} WHERE ${where}`, [whale.id])).rows[0].n);
@@ -89,7 +76,7 @@ describe('a worker killed in the middle of an erasure purge', () => {
       expect(FINAL_STATUSES.has(view.status), `erasure ended before the kill: ${view.status} ${JSON.stringify(view.error)}`).toBe(false);
       const left = await remaining();
       return left > 0 && left <= deletable * (1 - KILL_AFTER_SHARE) ? left : undefined;
-    });
+    }, workers);
     const killed = await workers[0].crash();
     expect(killed.signal).toBe('SIGKILL');
     expect(atKill).toBeGreaterThan(0);
@@ -99,7 +86,7 @@ describe('a worker killed in the middle of an erasure purge', () => {
     const done = await until('the erasure to finish on the second worker', 75_000, async () => {
       const view = await request(id);
       return FINAL_STATUSES.has(view.status) ? view : undefined;
-    });
+    }, workers);
     expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
     expect(await activityAttempt(workflowIds.erasure(whale.id, id), 'purge'), 'the purge activity was retried after the kill').toBeGreaterThanOrEqual(2);
 

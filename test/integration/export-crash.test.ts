@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client, escapeIdentifier, escapeLiteral } from 'pg';
@@ -24,7 +23,7 @@ import { deletePrefix, listMultipartUploads } from '../../src/s3/prefix';
 import { createS3Client } from '../../src/s3/s3';
 import { activityAttempt } from '../helpers/workflow-history';
 import { startTestService, TestService } from '../helpers/service';
-import { startWorkerProcess, WorkerProcess } from '../helpers/worker-process';
+import { startWorkerProcess, until, WorkerProcess } from '../helpers/worker-process';
 
 /*
  * A whale of ~600,000 rows (~145 MB of CSV): its audit_events chunk is big
@@ -32,8 +31,7 @@ import { startWorkerProcess, WorkerProcess } from '../helpers/worker-process';
  * export runs for several seconds, so the kill lands mid-upload. Seeding takes
  * ~15 s; the retry starts when the 20 s heartbeat timeout notices the dead worker.
  */
-const SHAPE = { seed: 11, tenants: 2, rowsPerTenant: 320_000, whaleShare: 0.95 };
-const POLL_MS = 100;
+const SHAPE = { seed: 1041, tenants: 2, rowsPerTenant: 320_000, whaleShare: 0.95 };
 
 describe('a worker killed in the middle of an export', () => {
   let service: TestService;
@@ -66,35 +64,45 @@ describe('a worker killed in the middle of an export', () => {
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-    const response = await fetch(`${service.api.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${operator}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-  }
+  const request = async (id: string) => (await service.api.call(operator, 'GET', `/v1/requests/${id}`)).body as unknown as RequestView;
 
-  const request = async (id: string) => (await call('GET', `/v1/requests/${id}`)).body as unknown as RequestView;
-
-  /** Polls until `check` returns a value; explains what it was waiting for, and the worker's output, on timeout. */
-  async function until<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const value = await check();
-      if (value !== undefined) return value;
-      await sleep(POLL_MS);
-    }
-    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; worker output:\n${workers.at(-1)?.output()}`);
-  }
-
-  it('retries on a second worker and finishes with a correct archive, one consistent instant, and no stray multipart uploads', async () => {
+  /** A worker of its own, then an export of the whale for it to die in. */
+  async function exportOnNewWorker(): Promise<{ id: string; prefix: string }> {
     workers.push(startWorkerProcess());
-    const created = await call('POST', `/v1/tenants/${whale.id}/exports`, { format: 'csv' });
+    const created = await service.api.call(operator, 'POST', `/v1/tenants/${whale.id}/exports`, { format: 'csv' });
     expect(created.status).toBe(202);
     const id = created.body.id as string;
     const prefix = exportPrefix(whale.id, id);
     prefixes.push(prefix);
+    return { id, prefix };
+  }
+
+  /** A second worker takes the export over: it must finish there, on a retried activity. */
+  async function finishedOnSecondWorker(id: string): Promise<RequestView> {
+    workers.push(startWorkerProcess());
+    const done = await until('the export to finish on the second worker', 50_000, async () => {
+      const view = await request(id);
+      return FINAL_STATUSES.has(view.status) ? view : undefined;
+    }, workers);
+    expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
+    expect(await activityAttempt(workflowIds.export(whale.id, id), 'runExport')).toBeGreaterThanOrEqual(2);
+    return done;
+  }
+
+  /** The finished export decrypted into `work`: its summary, manifest and rows per exported file. */
+  async function decrypted(id: string, done: RequestView) {
+    const result = done.result as { bucket: string; prefix: string; rows: number };
+    const out = join(work, id);
+    const summary = await decryptExport(`s3://${result.bucket}/${result.prefix}`, out, { config, s3, kms }, { tenantId: whale.id, requestId: id });
+    return {
+      result, out, summary,
+      manifest: JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8')),
+      rows: Object.fromEntries(summary.files.filter((f) => f.path !== 'schema.json').map((f) => [f.path, f.rows])),
+    };
+  }
+
+  it('retries on a second worker and finishes with a correct archive, one consistent instant, and no stray multipart uploads', async () => {
+    const { id, prefix } = await exportOnNewWorker();
 
     // Kill at the worst moment: rows are moving and S3 holds a half-written object.
     const atKill = await until('rows moving and an open multipart upload', 30_000, async () => {
@@ -103,7 +111,7 @@ describe('a worker killed in the middle of an export', () => {
       if (!((view.progress?.rows as number | undefined) ?? 0)) return undefined;
       const uploads = await listMultipartUploads(s3, config.S3_EXPORT_BUCKET, prefix);
       return uploads.length > 0 ? { view, uploads } : undefined;
-    });
+    }, workers);
     const killed = await workers[0].crash();
     expect(killed.signal).toBe('SIGKILL');
     expect(atKill.view.status).toBe('running');
@@ -117,25 +125,15 @@ describe('a worker killed in the middle of an export', () => {
       [whale.id, marker],
     ));
 
-    workers.push(startWorkerProcess());
-    const done = await until('the export to finish on the second worker', 50_000, async () => {
-      const view = await request(id);
-      return FINAL_STATUSES.has(view.status) ? view : undefined;
-    });
-    expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
-    expect(await activityAttempt(workflowIds.export(whale.id, id), 'runExport')).toBeGreaterThanOrEqual(2);
+    const done = await finishedOnSecondWorker(id);
 
     // Soft, so a stray upload does not hide whether the archive itself is right.
     expect(await listMultipartUploads(s3, config.S3_EXPORT_BUCKET, prefix), 'multipart uploads left under the export').toEqual([]);
 
-    const result = done.result as { bucket: string; prefix: string; rows: number };
-    const out = join(work, id);
-    const summary = await decryptExport(`s3://${result.bucket}/${result.prefix}`, out, { config, s3, kms }, { tenantId: whale.id, requestId: id });
-    const exportedRows = Object.fromEntries(summary.files.filter((f) => f.path !== 'schema.json').map((f) => [f.path, f.rows]));
+    const { result, out, manifest, rows: exportedRows } = await decrypted(id, done);
     const expectedRows = await superuser((client) => rowCounts(client, whale.id));
     expect(exportedRows).toEqual(expectedRows);
     expect(result.rows).toBe(whale.rows + 3);
-    const manifest = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8'));
     expect(manifest.consistent).toBe(true);
     expect(manifest.snapshots).toHaveLength(1);
     for (const table of ['users', 'projects', 'audit_events']) {
@@ -149,12 +147,7 @@ describe('a worker killed in the middle of an export', () => {
   it('resumes on the second worker from the tables the first made durable, when nothing was written in between', async () => {
     // Only this test's workers poll the queue, so the one killed is the one exporting.
     await Promise.all(workers.map((w) => w.stop()));
-    workers.push(startWorkerProcess());
-    const created = await call('POST', `/v1/tenants/${whale.id}/exports`, { format: 'csv' });
-    expect(created.status).toBe(202);
-    const id = created.body.id as string;
-    const prefix = exportPrefix(whale.id, id);
-    prefixes.push(prefix);
+    const { id, prefix } = await exportOnNewWorker();
     const cursors = new CursorStore({
       s3, bucket: config.S3_EXPORT_BUCKET, prefix, sseKmsKeyId: config.S3_SSE_KMS_KEY_ID,
       keyring: kmsKeyring(config, config.KMS_EXPORT_KEY_ARN), context: exportEncryptionContext(whale.id, id),
@@ -167,33 +160,23 @@ describe('a worker killed in the middle of an export', () => {
       const cursor = await cursors.load();
       if (!cursor?.completed.length) return undefined;
       return (await listMultipartUploads(s3, config.S3_EXPORT_BUCKET, prefix)).length > 0 ? cursor : undefined;
-    });
+    }, workers);
     const etags = new Map<string, string | undefined>();
     for (const chunk of durable.completed.flatMap((f) => f.chunks)) {
       etags.set(chunk.key, (await s3.send(new HeadObjectCommand({ Bucket: config.S3_EXPORT_BUCKET, Key: prefix + chunk.key }))).ETag);
     }
     expect((await workers.at(-1)!.crash()).signal).toBe('SIGKILL');
 
-    workers.push(startWorkerProcess());
-    const done = await until('the export to finish on the second worker', 50_000, async () => {
-      const view = await request(id);
-      return FINAL_STATUSES.has(view.status) ? view : undefined;
-    });
-    expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
-    expect(await activityAttempt(workflowIds.export(whale.id, id), 'runExport')).toBeGreaterThanOrEqual(2);
+    const done = await finishedOnSecondWorker(id);
     for (const [key, before] of etags) {
       expect((await s3.send(new HeadObjectCommand({ Bucket: config.S3_EXPORT_BUCKET, Key: prefix + key }))).ETag, `${key} rewritten`).toBe(before);
     }
 
-    const result = done.result as { bucket: string; prefix: string; rows: number };
-    const out = join(work, id);
-    const summary = await decryptExport(`s3://${result.bucket}/${result.prefix}`, out, { config, s3, kms }, { tenantId: whale.id, requestId: id });
+    const { summary, manifest, rows: exportedRows } = await decrypted(id, done);
     expect(summary.consistent).toBe(true);
-    const manifest = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8'));
     expect(manifest.snapshots).toHaveLength(1);
     expect(manifest.resumes).toHaveLength(1);
     for (const file of durable.completed) expect(manifest.resumes[0].kept).toContain(file.path);
-    const exportedRows = Object.fromEntries(summary.files.filter((f) => f.path !== 'schema.json').map((f) => [f.path, f.rows]));
     expect(exportedRows).toEqual(await superuser((client) => rowCounts(client, whale.id)));
   });
 

@@ -1,28 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { Client, Pool } from 'pg';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Config, loadConfig } from '../../src/config';
-import { buildDataMap } from '../../src/datamap/build';
-import { readCatalog } from '../../src/datamap/catalog';
-import { DataMap } from '../../src/datamap/datamap.types';
-import { createPool } from '../../src/db/pool';
-import { seedDemo, TenantSummary } from '../../src/demo/generator';
-import { decryptExport } from '../../src/export/decrypt';
+import { TenantSummary } from '../../src/demo/generator';
 import { ExportCursor, ExportProgress, ExportResult } from '../../src/export/export.types';
 import { CURSOR_KEY, exportPrefix } from '../../src/export/layout';
 import { planExport } from '../../src/export/plan';
 import { runExport } from '../../src/export/run-export';
 import { openExportSnapshot } from '../../src/export/snapshot';
 import { proveUnchanged } from '../../src/export/unchanged-proof';
-import { createKmsClient } from '../../src/kms/kms';
-import { deletePrefix, objectExists } from '../../src/s3/prefix';
-import { createS3Client } from '../../src/s3/s3';
-import { createScratchDatabase, ScratchDatabase } from '../helpers/db';
+import { objectExists } from '../../src/s3/prefix';
+import { ExportTestEnv, openExportTestEnv } from '../helpers/export-env';
 
 /*
  * A retried export reads at a new snapshot (the first attempt's died with
@@ -30,49 +20,30 @@ import { createScratchDatabase, ScratchDatabase } from '../helpers/db';
  * durable, as a crash would (its snapshot goes away with it), then retry.
  */
 
-let db: ScratchDatabase;
-let appPool: Pool;
-let config: Config;
-let s3: S3Client;
-let kms: KMSClient;
-let map: DataMap;
+let env: ExportTestEnv;
 let whale: TenantSummary;
 let small: TenantSummary;
-let work: string;
 
 beforeAll(async () => {
-  db = await createScratchDatabase('export_consistent_resume');
-  const seeded = await seedDemo(db.adminUrl, { seed: 5, tenants: 2, rowsPerTenant: 60_000 });
-  [whale, small] = [...seeded.tenants].sort((a, b) => b.rows - a.rows);
-  appPool = createPool(db.serviceUrl, 8);
-  config = loadConfig();
-  s3 = createS3Client(config);
-  kms = createKmsClient(config);
-  map = buildDataMap(await readCatalog(appPool, { schemas: ['public'], tenantSetting: 'app.current_tenant_id' }), { tenantColumn: 'tenant_id' });
-  work = await mkdtemp(join(tmpdir(), 'export-consistent-resume-'));
+  env = await openExportTestEnv('export_consistent_resume', { seed: 1043, tenants: 2, rowsPerTenant: 60_000 });
+  [whale, small] = [...env.tenants].sort((a, b) => b.rows - a.rows);
 });
 
 afterAll(async () => {
-  if (whale) await deletePrefix(s3, config.S3_EXPORT_BUCKET, `tenants/${whale.id}/exports/rc-`);
-  await appPool?.end();
-  await db?.drop();
-  s3?.destroy();
-  kms?.destroy();
-  if (work) await rm(work, { recursive: true, force: true });
+  await env?.close(whale ? [`tenants/${whale.id}/exports/rc-`] : []);
 });
 
-const deps = () => ({ config, appPool, s3, kms });
 const request = (requestId: string) => ({ requestId, scope: { tenantId: whale.id }, format: 'csv' as const });
 
 async function etag(key: string): Promise<string | undefined> {
-  return (await s3.send(new HeadObjectCommand({ Bucket: config.S3_EXPORT_BUCKET, Key: key }))).ETag;
+  return (await env.s3.send(new HeadObjectCommand({ Bucket: env.config.S3_EXPORT_BUCKET, Key: key }))).ETag;
 }
 
 /** Runs a first attempt until its first table is durable, then stops it as a crash would. */
 async function crashAfterFirstTable(requestId: string): Promise<{ cursor: ExportCursor; etags: Map<string, string | undefined> }> {
   const stop = new AbortController();
   let cursor: ExportCursor | undefined;
-  const first = runExport(deps(), map, request(requestId), {
+  const first = runExport(env.deps, env.map, request(requestId), {
     parallelTables: 1,
     signal: stop.signal,
     onCursor(c) {
@@ -84,24 +55,20 @@ async function crashAfterFirstTable(requestId: string): Promise<{ cursor: Export
   await expect(first).rejects.toThrow(/worker crashed|aborted/i);
   expect(cursor?.completed).toHaveLength(1);
   const prefix = exportPrefix(whale.id, requestId);
-  expect(await objectExists(s3, config.S3_EXPORT_BUCKET, prefix + CURSOR_KEY), 'the durable cursor').toBe(true);
+  expect(await objectExists(env.s3, env.config.S3_EXPORT_BUCKET, prefix + CURSOR_KEY), 'the durable cursor').toBe(true);
   const etags = new Map<string, string | undefined>();
   for (const chunk of cursor!.completed[0].chunks) etags.set(prefix + chunk.key, await etag(prefix + chunk.key));
   return { cursor: cursor!, etags };
 }
 
 async function decrypted(result: ExportResult, requestId: string) {
-  const out = join(work, requestId);
-  await decryptExport(`s3://${result.bucket}/${result.prefix}`, out, deps(), { tenantId: whale.id, requestId });
-  return {
-    manifest: JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8')),
-    table: (name: string) => readFile(join(out, 'tables', `${name}.csv`), 'utf8'),
-  };
+  const { out, manifest } = await env.decrypt(result, requestId, { tenantId: whale.id, requestId });
+  return { manifest, table: (name: string) => readFile(join(out, 'tables', `${name}.csv`), 'utf8') };
 }
 
 /** One transaction writing the tenant's row and a new row in every other table, each naming `marker`. */
 async function writeEverywhere(marker: string): Promise<void> {
-  await superuser((client) => client.query(
+  await env.admin.query(
     `WITH t AS (UPDATE tenants SET name = name WHERE id = $1 RETURNING id),
           u AS (INSERT INTO users (tenant_id, email, full_name) SELECT id, $2, 'Between Attempts' FROM t RETURNING tenant_id, id),
           p AS (INSERT INTO projects (tenant_id, owner_id, name) SELECT tenant_id, id, $2 FROM u RETURNING tenant_id, id, owner_id),
@@ -111,31 +78,19 @@ async function writeEverywhere(marker: string): Promise<void> {
                 SELECT tenant_id, id, $2, $2, $2, 1, 'EUR' FROM u RETURNING 1)
      INSERT INTO audit_events (tenant_id, actor_id, action) SELECT tenant_id, id, $2 FROM u`,
     [whale.id, marker],
-  ));
+  );
 }
 
 const MARKED_TABLES = ['users', 'projects', 'documents', 'comments', 'invoices', 'audit_events'];
 
 /** Puts the tenant back as it was, children first. */
 async function removeMarked(marker: string): Promise<void> {
-  await superuser(async (client) => {
-    await client.query('DELETE FROM audit_events WHERE action = $1', [marker]);
-    await client.query('DELETE FROM invoices WHERE billing_name = $1', [marker]);
-    await client.query('DELETE FROM comments WHERE body = $1', [marker]);
-    await client.query('DELETE FROM documents WHERE title = $1', [marker]);
-    await client.query('DELETE FROM projects WHERE name = $1', [marker]);
-    await client.query('DELETE FROM users WHERE email = $1', [marker]);
-  });
-}
-
-async function superuser<T>(fn: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: db.adminUrl });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
+  await env.admin.query('DELETE FROM audit_events WHERE action = $1', [marker]);
+  await env.admin.query('DELETE FROM invoices WHERE billing_name = $1', [marker]);
+  await env.admin.query('DELETE FROM comments WHERE body = $1', [marker]);
+  await env.admin.query('DELETE FROM documents WHERE title = $1', [marker]);
+  await env.admin.query('DELETE FROM projects WHERE name = $1', [marker]);
+  await env.admin.query('DELETE FROM users WHERE email = $1', [marker]);
 }
 
 function expectSaneProgress(progress: ExportProgress[]): void {
@@ -151,7 +106,7 @@ describe('a retried export is one consistent instant', () => {
 
     // No heartbeat cursor: the retry finds the durable one next to the chunks.
     const progress: ExportProgress[] = [];
-    const result = await runExport(deps(), map, request(requestId), { onProgress: (p) => progress.push(p) });
+    const result = await runExport(env.deps, env.map, request(requestId), { onProgress: (p) => progress.push(p) });
 
     const keptPath = cursor.completed[0].path;
     for (const [key, before] of etags) expect(await etag(key), `${key} rewritten`).toBe(before);
@@ -168,7 +123,7 @@ describe('a retried export is one consistent instant', () => {
     expect(manifest.snapshots).toHaveLength(1);
     expect(manifest.resumes).toEqual([{ from: cursor.snapshots[0], kept: [keptPath], proof: 'row-versions' }]);
     expect(manifest.snapshots[0]).not.toEqual(cursor.snapshots[0]);
-    expect(await objectExists(s3, config.S3_EXPORT_BUCKET, result.prefix + CURSOR_KEY), 'cursor left after the manifest').toBe(false);
+    expect(await objectExists(env.s3, env.config.S3_EXPORT_BUCKET, result.prefix + CURSOR_KEY), 'cursor left after the manifest').toBe(false);
   });
 
   it('starts over when a write committed in between touched a finished table: the write is in every table, whole', async () => {
@@ -179,7 +134,7 @@ describe('a retried export is one consistent instant', () => {
     try {
       const progress: ExportProgress[] = [];
       // The heartbeat's cursor, as Temporal would hand it to the retry; the durable one says the same.
-      const result = await runExport(deps(), map, request(requestId), { resume: cursor, onProgress: (p) => progress.push(p) });
+      const result = await runExport(env.deps, env.map, request(requestId), { resume: cursor, onProgress: (p) => progress.push(p) });
 
       expect(result.consistent).toBe(true);
       expect(result.rows).toBe(whale.rows + MARKED_TABLES.length);
@@ -204,9 +159,9 @@ describe('a retried export is one consistent instant', () => {
     const { cursor, etags } = await crashAfterFirstTable(requestId);
     const keptPath = cursor.completed[0].path;
     expect(keptPath).not.toBe('tables/users.csv');
-    await superuser((client) => client.query(`INSERT INTO users (tenant_id, email, full_name) VALUES ($1, $2, 'Elsewhere')`, [whale.id, marker]));
+    await env.admin.query(`INSERT INTO users (tenant_id, email, full_name) VALUES ($1, $2, 'Elsewhere')`, [whale.id, marker]);
     try {
-      const result = await runExport(deps(), map, request(requestId), { resume: cursor });
+      const result = await runExport(env.deps, env.map, request(requestId), { resume: cursor });
       for (const [key, before] of etags) expect(await etag(key), `${key} rewritten`).toBe(before);
       expect(result.consistent).toBe(true);
       expect(result.rows).toBe(whale.rows + 1);
@@ -220,19 +175,19 @@ describe('a retried export is one consistent instant', () => {
 });
 
 describe('the proof that kept files are unchanged', () => {
-  const copyOf = (name: string) => planExport(map, { tenantId: small.id }, { format: 'csv' }).find((c) => c.table.name === name)!;
+  const copyOf = (name: string) => planExport(env.map, { tenantId: small.id }, { format: 'csv' }).find((c) => c.table.name === name)!;
   const file = (rows: number) => ({ path: '', table: null, rows, bytes: 0, sha256: '', snapshot: 0, chunks: [] });
 
   /** Takes a snapshot, runs `change`, then asks whether `table` (with `rows` rows at the first snapshot) is unchanged at a second one. */
   async function verdictAfter(table: string, change: (client: Client) => Promise<unknown>) {
-    const count = async () => Number((await superuser((c) => c.query(`SELECT count(*) AS n FROM ${table} WHERE tenant_id = $1`, [small.id]))).rows[0].n);
+    const count = async () => Number((await env.admin.query(`SELECT count(*) AS n FROM ${table} WHERE tenant_id = $1`, [small.id])).rows[0].n);
     const rows = await count();
-    const first = await openExportSnapshot(appPool, map, small.id);
+    const first = await openExportSnapshot(env.appPool, env.map, small.id);
     await first.release();
-    await superuser(change);
-    const second = await openExportSnapshot(appPool, map, small.id);
+    await change(env.admin);
+    const second = await openExportSnapshot(env.appPool, env.map, small.id);
     try {
-      return await proveUnchanged(appPool, second, first.info, small.id, [{ copy: copyOf(table), file: file(rows) }]);
+      return await proveUnchanged(env.appPool, second, first.info, small.id, [{ copy: copyOf(table), file: file(rows) }]);
     } finally {
       await second.release();
     }
@@ -254,14 +209,14 @@ describe('the proof that kept files are unchanged', () => {
       deleted = (await c.query(`DELETE FROM audit_events WHERE tenant_id = $1 AND id = (SELECT max(id) FROM audit_events WHERE tenant_id = $1) RETURNING *`, [small.id])).rows[0];
     });
     expect(verdict).toMatchObject({ unchanged: false, reason: expect.stringMatching(/rows now/) });
-    await superuser((c) => c.query(`INSERT INTO audit_events SELECT * FROM json_populate_record(null::audit_events, $1)`, [JSON.stringify(deleted)]));
+    await env.admin.query(`INSERT INTO audit_events SELECT * FROM json_populate_record(null::audit_events, $1)`, [JSON.stringify(deleted)]);
   });
 
   it('fails for a subject export, which it does not try to prove', async () => {
-    const subjectCopy = planExport(map, { tenantId: small.id, subject: { column: 'email', value: 'x@example.com' } }, { format: 'csv' })[0];
-    const snapshot = await openExportSnapshot(appPool, map, small.id);
+    const subjectCopy = planExport(env.map, { tenantId: small.id, subject: { column: 'email', value: 'x@example.com' } }, { format: 'csv' })[0];
+    const snapshot = await openExportSnapshot(env.appPool, env.map, small.id);
     try {
-      expect(await proveUnchanged(appPool, snapshot, snapshot.info, small.id, [{ copy: subjectCopy, file: file(0) }])).toMatchObject({ unchanged: false });
+      expect(await proveUnchanged(env.appPool, snapshot, snapshot.info, small.id, [{ copy: subjectCopy, file: file(0) }])).toMatchObject({ unchanged: false });
     } finally {
       await snapshot.release();
     }

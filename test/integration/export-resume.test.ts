@@ -1,68 +1,37 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { Client, Pool } from 'pg';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { ActivityCancellationDetails, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Config, loadConfig } from '../../src/config';
-import { buildDataMap } from '../../src/datamap/build';
-import { readCatalog } from '../../src/datamap/catalog';
-import { DataMap } from '../../src/datamap/datamap.types';
-import { createPool } from '../../src/db/pool';
-import { seedDemo, TenantSummary } from '../../src/demo/generator';
-import { decryptExport } from '../../src/export/decrypt';
+import { TenantSummary } from '../../src/demo/generator';
 import { createExportActivities, ExportHeartbeat } from '../../src/export/export.activities';
 import { ExportCursor, ExportResult } from '../../src/export/export.types';
 import { exportPrefix, MANIFEST_KEY } from '../../src/export/layout';
 import { runExport } from '../../src/export/run-export';
 import { streamToObject } from '../../src/export/upload';
-import { createKmsClient } from '../../src/kms/kms';
-import { deletePrefix, listKeys, listMultipartUploads, objectExists } from '../../src/s3/prefix';
-import { createS3Client } from '../../src/s3/s3';
-import { createScratchDatabase, ScratchDatabase } from '../helpers/db';
+import { listKeys, listMultipartUploads, objectExists } from '../../src/s3/prefix';
+import { ExportTestEnv, openExportTestEnv } from '../helpers/export-env';
 
-let db: ScratchDatabase;
-let appPool: Pool;
-let config: Config;
-let s3: S3Client;
-let kms: KMSClient;
-let map: DataMap;
+let env: ExportTestEnv;
 let whale: TenantSummary;
-let work: string;
 
 beforeAll(async () => {
-  db = await createScratchDatabase('export_resume');
   // Big enough that audit_events crosses several 8 MiB upload parts when stored uncompressed.
-  const seeded = await seedDemo(db.adminUrl, { seed: 3, tenants: 2, rowsPerTenant: 100_000 });
-  whale = [...seeded.tenants].sort((a, b) => b.rows - a.rows)[0];
-  appPool = createPool(db.serviceUrl, 8);
-  config = loadConfig();
-  s3 = createS3Client(config);
-  kms = createKmsClient(config);
-  map = buildDataMap(await readCatalog(appPool, { schemas: ['public'], tenantSetting: 'app.current_tenant_id' }), { tenantColumn: 'tenant_id' });
-  work = await mkdtemp(join(tmpdir(), 'export-resume-'));
+  env = await openExportTestEnv('export_resume', { seed: 1047, tenants: 2, rowsPerTenant: 100_000 });
+  whale = [...env.tenants].sort((a, b) => b.rows - a.rows)[0];
 });
 
 afterAll(async () => {
   // Only what this file wrote (its request ids start with rt-): other files may share the demo tenant ids.
-  if (whale) await deletePrefix(s3, config.S3_EXPORT_BUCKET, `tenants/${whale.id}/exports/rt-`);
-  await appPool?.end();
-  await db?.drop();
-  s3?.destroy();
-  kms?.destroy();
-  if (work) await rm(work, { recursive: true, force: true });
+  await env?.close(whale ? [`tenants/${whale.id}/exports/rt-`] : []);
 });
 
-const deps = () => ({ config, appPool, s3, kms });
-
 async function unfinishedUploads(prefix: string): Promise<number> {
-  return (await listMultipartUploads(s3, config.S3_EXPORT_BUCKET, prefix)).length;
+  return (await listMultipartUploads(env.s3, env.config.S3_EXPORT_BUCKET, prefix)).length;
 }
 
 describe('cancelling and resuming an export', () => {
@@ -76,27 +45,27 @@ describe('cancelling and resuming an export', () => {
         yield Buffer.alloc(1024 * 1024, i);
       }
     })());
-    const upload = streamToObject({ s3, bucket: config.S3_EXPORT_BUCKET, key, sseKmsKeyId: config.S3_SSE_KMS_KEY_ID }, source, [], stop.signal);
+    const upload = streamToObject({ s3: env.s3, bucket: env.config.S3_EXPORT_BUCKET, key, sseKmsKeyId: env.config.S3_SSE_KMS_KEY_ID }, source, [], stop.signal);
     upload.catch(() => undefined);
     while ((await unfinishedUploads(key)) === 0) await sleep(50);
     stop.abort(new Error('cancelled by test'));
     await expect(upload).rejects.toThrow(/cancelled by test|aborted/i);
     expect(await unfinishedUploads(key)).toBe(0);
-    expect(await objectExists(s3, config.S3_EXPORT_BUCKET, key)).toBe(false);
+    expect(await objectExists(env.s3, env.config.S3_EXPORT_BUCKET, key)).toBe(false);
   });
 
   it('stops mid-table on abort, leaving no multipart upload and no manifest', async () => {
     const requestId = `rt-cancel-${randomUUID()}`;
     const prefix = exportPrefix(whale.id, requestId);
     const stop = new AbortController();
-    const running = runExport(deps(), map, { requestId, scope: { tenantId: whale.id }, format: 'csv' }, {
+    const running = runExport(env.deps, env.map, { requestId, scope: { tenantId: whale.id }, format: 'csv' }, {
       compressionLevel: 0,
       signal: stop.signal,
       onProgress: () => stop.abort(new Error('cancelled by test')),
     });
     await expect(running).rejects.toThrow(/cancelled by test|aborted/i);
     expect(await unfinishedUploads(prefix)).toBe(0);
-    expect(await objectExists(s3, config.S3_EXPORT_BUCKET, prefix + MANIFEST_KEY)).toBe(false);
+    expect(await objectExists(env.s3, env.config.S3_EXPORT_BUCKET, prefix + MANIFEST_KEY)).toBe(false);
   });
 
   it('resumes from the cursor, keeping finished tables, as one snapshot', async () => {
@@ -104,7 +73,7 @@ describe('cancelling and resuming an export', () => {
     const prefix = exportPrefix(whale.id, requestId);
     const stop = new AbortController();
     let cursor: ExportCursor | undefined;
-    const first = runExport(deps(), map, { requestId, scope: { tenantId: whale.id }, format: 'csv' }, {
+    const first = runExport(env.deps, env.map, { requestId, scope: { tenantId: whale.id }, format: 'csv' }, {
       parallelTables: 1,
       signal: stop.signal,
       onCursor(c) {
@@ -115,23 +84,21 @@ describe('cancelling and resuming an export', () => {
     await expect(first).rejects.toThrow(/worker crashed|aborted/i);
     expect(cursor?.completed).toHaveLength(1);
     const kept = cursor!.completed[0].chunks[0].key;
-    const before = await s3.send(new HeadObjectCommand({ Bucket: config.S3_EXPORT_BUCKET, Key: prefix + kept }));
+    const before = await env.s3.send(new HeadObjectCommand({ Bucket: env.config.S3_EXPORT_BUCKET, Key: prefix + kept }));
 
     const resumed: string[] = [];
-    const result = await runExport(deps(), map, { requestId, scope: { tenantId: whale.id }, format: 'csv' }, {
+    const result = await runExport(env.deps, env.map, { requestId, scope: { tenantId: whale.id }, format: 'csv' }, {
       resume: cursor,
       onProgress: (p) => resumed.push(p.table),
     });
     expect(resumed).not.toContain(cursor!.completed[0].path);
-    const after = await s3.send(new HeadObjectCommand({ Bucket: config.S3_EXPORT_BUCKET, Key: prefix + kept }));
+    const after = await env.s3.send(new HeadObjectCommand({ Bucket: env.config.S3_EXPORT_BUCKET, Key: prefix + kept }));
     expect(after.ETag).toBe(before.ETag);
     // Nothing was written in between: the kept table is proven unchanged at the retry's snapshot (export-resume-consistency.test.ts has the rest).
     expect(result.consistent).toBe(true);
     expect(result.rows).toBe(whale.rows);
 
-    const out = join(work, requestId);
-    await decryptExport(`s3://${result.bucket}/${result.prefix}`, out, deps());
-    const manifest = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8'));
+    const { manifest } = await env.decrypt(result, requestId);
     expect(manifest.snapshots).toHaveLength(1);
     expect(manifest.files.find((f: { path: string }) => f.path === cursor!.completed[0].path).snapshot).toBe(0);
   });
@@ -139,15 +106,15 @@ describe('cancelling and resuming an export', () => {
   it('returns the finished export again instead of redoing it', async () => {
     const requestId = `rt-again-${randomUUID()}`;
     const request = { requestId, scope: { tenantId: whale.id }, format: 'csv' as const, tables: ['users'] };
-    const first = await runExport(deps(), map, request);
-    const keys = await listKeys(s3, config.S3_EXPORT_BUCKET, first.prefix);
-    const again = await runExport(deps(), map, request);
+    const first = await runExport(env.deps, env.map, request);
+    const keys = await listKeys(env.s3, env.config.S3_EXPORT_BUCKET, first.prefix);
+    const again = await runExport(env.deps, env.map, request);
     expect(again).toEqual(first);
-    expect(await listKeys(s3, config.S3_EXPORT_BUCKET, first.prefix)).toEqual(keys);
+    expect(await listKeys(env.s3, env.config.S3_EXPORT_BUCKET, first.prefix)).toEqual(keys);
   });
 
   it('runs as an activity outside Temporal, and maps bad input to a non-retryable failure', async () => {
-    const activities = createExportActivities({ ...deps(), loadDataMap: async () => map });
+    const activities = createExportActivities({ ...env.deps, loadDataMap: async () => env.map });
     const result = await activities.runExport({ requestId: `rt-act-${randomUUID()}`, tenantId: whale.id, format: 'jsonl', tables: ['projects'] });
     expect(result.files).toBe(2);
     await expect(
@@ -159,16 +126,14 @@ describe('cancelling and resuming an export', () => {
 describe('one consistent instant', () => {
   it('leaves out, in every table, writes committed while the export runs', async () => {
     const requestId = `rt-consistency-${randomUUID()}`;
-    const admin = new Client({ connectionString: db.adminUrl });
-    await admin.connect();
     const marker = `written-during-export-${randomUUID()}@example.com`;
     let committed: Promise<void> | undefined;
     let committedAt = 0;
-    const exported = runExport(deps(), map, { requestId, scope: { tenantId: whale.id }, format: 'csv' }, {
+    const exported = runExport(env.deps, env.map, { requestId, scope: { tenantId: whale.id }, format: 'csv' }, {
       parallelTables: 1,
       onCursor() {
         // After the first table: one transaction touching three tables the export has not copied yet (or has).
-        committed ??= admin
+        committed ??= env.admin
           .query(
             `WITH u AS (INSERT INTO users (tenant_id, email, full_name) VALUES ($1, $2, 'Mid Export') RETURNING tenant_id, id),
                   p AS (INSERT INTO projects (tenant_id, owner_id, name) SELECT tenant_id, id, $2 FROM u RETURNING id)
@@ -184,15 +149,13 @@ describe('one consistent instant', () => {
     const finishedAt = Date.now();
     await committed;
     // Put the tenant back as it was for the tests that follow.
-    await admin.query('DELETE FROM audit_events WHERE action = $1', [marker]);
-    await admin.query('DELETE FROM projects WHERE name = $1', [marker]);
-    await admin.query('DELETE FROM users WHERE email = $1', [marker]);
-    await admin.end();
+    await env.admin.query('DELETE FROM audit_events WHERE action = $1', [marker]);
+    await env.admin.query('DELETE FROM projects WHERE name = $1', [marker]);
+    await env.admin.query('DELETE FROM users WHERE email = $1', [marker]);
     expect(committedAt).toBeGreaterThan(0);
     expect(committedAt).toBeLessThan(finishedAt);
 
-    const out = join(work, requestId);
-    await decryptExport(`s3://${result.bucket}/${result.prefix}`, out, deps());
+    const { out } = await env.decrypt(result, requestId);
     for (const table of ['users', 'projects', 'audit_events']) {
       expect((await readFile(join(out, 'tables', `${table}.csv`), 'utf8')).includes(marker), table).toBe(false);
     }
@@ -202,7 +165,7 @@ describe('one consistent instant', () => {
 
 describe('the export activity inside a (mock) Temporal activity context', () => {
   const input = () => ({ requestId: `rt-act-${randomUUID()}`, tenantId: whale.id, format: 'csv' as const });
-  const activities = () => createExportActivities({ ...deps(), loadDataMap: async () => map, options: { parallelTables: 1 } });
+  const activities = () => createExportActivities({ ...env.deps, loadDataMap: async () => env.map, options: { parallelTables: 1 } });
 
   it('heartbeats progress and the cursor, and a retry resumes from the last heartbeat', async () => {
     const request = input();
@@ -228,13 +191,13 @@ describe('the export activity inside a (mock) Temporal activity context', () => 
 
   it('deletes everything it wrote when the workflow cancels it', async () => {
     const request = input();
-    const env = new MockActivityEnvironment();
-    env.on('heartbeat', (beat: ExportHeartbeat) => {
-      if (beat.cursor?.completed.length) env.cancel('CANCELLED');
+    const activity = new MockActivityEnvironment();
+    activity.on('heartbeat', (beat: ExportHeartbeat) => {
+      if (beat.cursor?.completed.length) activity.cancel('CANCELLED');
     });
-    await expect(env.run(activities().runExport, request)).rejects.toBeInstanceOf(CancelledFailure);
+    await expect(activity.run(activities().runExport, request)).rejects.toBeInstanceOf(CancelledFailure);
     const prefix = exportPrefix(whale.id, request.requestId);
-    expect(await listKeys(s3, config.S3_EXPORT_BUCKET, prefix)).toEqual([]);
+    expect(await listKeys(env.s3, env.config.S3_EXPORT_BUCKET, prefix)).toEqual([]);
     expect(await unfinishedUploads(prefix)).toBe(0);
   });
 });

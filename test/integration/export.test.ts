@@ -1,80 +1,46 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readdir, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { Client, Pool, escapeLiteral } from 'pg';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { escapeLiteral } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Config, loadConfig } from '../../src/config';
-import { buildDataMap } from '../../src/datamap/build';
-import { readCatalog } from '../../src/datamap/catalog';
-import { DataMap } from '../../src/datamap/datamap.types';
-import { createPool } from '../../src/db/pool';
-import { seedDemo, TenantSummary } from '../../src/demo/generator';
+import { TenantSummary } from '../../src/demo/generator';
 import { decryptExport } from '../../src/export/decrypt';
 import { ExportResult } from '../../src/export/export.types';
 import { runExport } from '../../src/export/run-export';
-import { createKmsClient } from '../../src/kms/kms';
-import { deletePrefix, listKeys } from '../../src/s3/prefix';
-import { createS3Client } from '../../src/s3/s3';
-import { createScratchDatabase, ScratchDatabase } from '../helpers/db';
+import { listKeys } from '../../src/s3/prefix';
+import { ExportTestEnv, openExportTestEnv } from '../helpers/export-env';
 
 const TABLES = ['users', 'projects', 'documents', 'comments', 'invoices', 'audit_events'];
 
-let db: ScratchDatabase;
-let admin: Client;
-let appPool: Pool;
-let config: Config;
-let s3: S3Client;
-let kms: KMSClient;
-let map: DataMap;
+let env: ExportTestEnv;
 let tenants: TenantSummary[];
-let work: string;
 /** tenant prefixes this file wrote under; removed at the end */
 const written = new Set<string>();
 
 beforeAll(async () => {
-  db = await createScratchDatabase('export');
-  const seeded = await seedDemo(db.adminUrl, { seed: 7, tenants: 3, rowsPerTenant: 1500 });
-  tenants = seeded.tenants;
-  admin = new Client({ connectionString: db.adminUrl });
-  await admin.connect();
-  appPool = createPool(db.serviceUrl, 8);
-  config = loadConfig();
-  s3 = createS3Client(config);
-  kms = createKmsClient(config);
-  map = buildDataMap(await readCatalog(appPool, { schemas: ['public'], tenantSetting: 'app.current_tenant_id' }), { tenantColumn: 'tenant_id' });
-  work = await mkdtemp(join(tmpdir(), 'export-test-'));
+  env = await openExportTestEnv('export', { seed: 7, tenants: 3, rowsPerTenant: 1500 });
+  tenants = env.tenants;
 });
 
 afterAll(async () => {
-  for (const tenant of written) await deletePrefix(s3, config.S3_EXPORT_BUCKET, `tenants/${tenant}/exports/test-`);
-  await appPool?.end();
-  await admin?.end();
-  await db?.drop();
-  s3?.destroy();
-  kms?.destroy();
-  if (work) await rm(work, { recursive: true, force: true });
+  await env?.close([...written].map((tenant) => `tenants/${tenant}/exports/test-`));
 });
-
-const deps = () => ({ config, appPool, s3, kms });
 
 async function exportTo(scope: Parameters<typeof runExport>[2]['scope'], format: 'csv' | 'jsonl' = 'csv', chunkBytes?: number) {
   const requestId = `test-${randomUUID()}`;
   written.add(scope.tenantId);
-  const result = await runExport(deps(), map, { requestId, scope, format }, { chunkBytes });
-  const out = join(work, requestId);
-  const summary = await decryptExport(`s3://${result.bucket}/${result.prefix}`, out, deps());
+  const result = await runExport(env.deps, env.map, { requestId, scope, format }, { chunkBytes });
+  const { out, summary } = await env.decrypt(result, requestId);
   return { requestId, result, out, summary };
 }
 
 /** What the superuser's own COPY gives, as a sorted list of CSV rows (header first). */
 async function referenceRows(sql: string): Promise<string[]> {
-  await admin.query(`SET TimeZone = 'UTC'`);
+  await env.admin.query(`SET TimeZone = 'UTC'`);
   const chunks: Buffer[] = [];
-  for await (const chunk of admin.query(copyTo(`COPY (${sql}) TO STDOUT WITH (FORMAT csv, HEADER)`))) chunks.push(chunk as Buffer);
+  for await (const chunk of env.admin.query(copyTo(`COPY (${sql}) TO STDOUT WITH (FORMAT csv, HEADER)`))) chunks.push(chunk as Buffer);
   return csvRows(Buffer.concat(chunks));
 }
 
@@ -141,9 +107,9 @@ describe('tenant export', () => {
   });
 
   it('stores objects that are not plaintext', async () => {
-    const keys = await listKeys(s3, exported.result.bucket, exported.result.prefix);
+    const keys = await listKeys(env.s3, exported.result.bucket, exported.result.prefix);
     const users = keys.find((k) => k.includes('tables/users.csv.part-00000'))!;
-    const object = await s3.send(new GetObjectCommand({ Bucket: exported.result.bucket, Key: users }));
+    const object = await env.s3.send(new GetObjectCommand({ Bucket: exported.result.bucket, Key: users }));
     const bytes = Buffer.from(await object.Body!.transformToByteArray());
     expect(object.ServerSideEncryption).toBe('aws:kms');
     expect(bytes.includes('email,full_name')).toBe(false);
@@ -152,19 +118,19 @@ describe('tenant export', () => {
 
   it('refuses to decrypt under another encryption context', async () => {
     const location = `s3://${exported.result.bucket}/${exported.result.prefix}`;
-    await expect(decryptExport(location, join(work, 'wrong-tenant'), deps(), { tenantId: tenants[0].id })).rejects.toThrow(
+    await expect(decryptExport(location, join(env.work, 'wrong-tenant'), env.deps, { tenantId: tenants[0].id })).rejects.toThrow(
       /manifest\.json\.esdk: cannot be decrypted: encryption context "tenant" is "[0-9a-f-]+", expected/,
     );
-    await expect(decryptExport(location, join(work, 'wrong-request'), deps(), { requestId: 'other-request' })).rejects.toThrow(
+    await expect(decryptExport(location, join(env.work, 'wrong-request'), env.deps, { requestId: 'other-request' })).rejects.toThrow(
       /encryption context "request"/,
     );
   });
 
   it('fails to decrypt when one byte of a chunk object is flipped', async () => {
-    const copy = join(work, 'tampered');
-    const keys = await listKeys(s3, exported.result.bucket, exported.result.prefix);
+    const copy = join(env.work, 'tampered');
+    const keys = await listKeys(env.s3, exported.result.bucket, exported.result.prefix);
     for (const key of keys) {
-      const object = await s3.send(new GetObjectCommand({ Bucket: exported.result.bucket, Key: key }));
+      const object = await env.s3.send(new GetObjectCommand({ Bucket: exported.result.bucket, Key: key }));
       const path = join(copy, key.slice(exported.result.prefix.length));
       await mkdir(join(path, '..'), { recursive: true });
       await writeFile(path, Buffer.from(await object.Body!.transformToByteArray()));
@@ -173,33 +139,33 @@ describe('tenant export', () => {
     const bytes = await readFile(victim);
     bytes[Math.floor(bytes.length / 2)] ^= 0x01;
     await writeFile(victim, bytes);
-    await expect(decryptExport(copy, join(work, 'tampered-out'), deps())).rejects.toThrow(/comments\.csv\.part-00000\.gz\.esdk: cannot be decrypted/);
-    await expect(readdir(join(work, 'tampered-out', 'tables'))).resolves.not.toContain('comments.csv');
+    await expect(decryptExport(copy, join(env.work, 'tampered-out'), env.deps)).rejects.toThrow(/comments\.csv\.part-00000\.gz\.esdk: cannot be decrypted/);
+    await expect(readdir(join(env.work, 'tampered-out', 'tables'))).resolves.not.toContain('comments.csv');
   });
 
   it('fails to decrypt when a chunk is swapped for another chunk of the same export', async () => {
-    const copy = join(work, 'tampered');
+    const copy = join(env.work, 'tampered');
     const chunk = (table: string) => join(copy, 'tables', `${table}.csv.part-00000.gz.esdk`);
     await writeFile(chunk('comments'), await readFile(chunk('projects')));
-    await expect(decryptExport(copy, join(work, 'swapped-out'), deps())).rejects.toThrow(
+    await expect(decryptExport(copy, join(env.work, 'swapped-out'), env.deps)).rejects.toThrow(
       /comments\.csv\.part-00000\.gz\.esdk: the object does not match the manifest/,
     );
   });
 
   it('fails when the manifest signature is altered', async () => {
-    const copy = join(work, 'tampered');
+    const copy = join(env.work, 'tampered');
     const jws = (await readFile(join(copy, 'manifest.jws'), 'utf8')).split('.');
     const payload = JSON.parse(Buffer.from(jws[1], 'base64url').toString());
     payload.manifest.sha256 = '0'.repeat(64);
     await writeFile(join(copy, 'manifest.jws'), [jws[0], Buffer.from(JSON.stringify(payload)).toString('base64url'), jws[2]].join('.'));
-    await expect(decryptExport(copy, join(work, 'resigned-out'), deps())).rejects.toThrow(/manifest\.jws: the signature does not verify/);
+    await expect(decryptExport(copy, join(env.work, 'resigned-out'), env.deps)).rejects.toThrow(/manifest\.jws: the signature does not verify/);
   });
 });
 
 describe('subject export', () => {
   it('contains exactly the subject’s rows in every table that references them', async () => {
     const tenant = tenants[0].id;
-    const { rows } = await admin.query(
+    const { rows } = await env.admin.query(
       `SELECT u.id, u.email FROM users u WHERE u.tenant_id = $1 AND EXISTS (SELECT 1 FROM comments c WHERE c.tenant_id = u.tenant_id AND c.author_id = u.id) ORDER BY u.id LIMIT 1`,
       [tenant],
     );
@@ -227,7 +193,7 @@ describe('subject export', () => {
     const value = `o'brien\\"; DROP TABLE users; --' OR '1'='1`;
     const exported = await exportTo({ tenantId: tenants[0].id, subject: { column: 'email', value } });
     expect(exported.result.rows).toBe(0);
-    const { rows } = await admin.query(`SELECT count(*)::int AS n FROM users`);
+    const { rows } = await env.admin.query(`SELECT count(*)::int AS n FROM users`);
     expect(rows[0].n).toBeGreaterThan(0);
   });
 });
@@ -235,7 +201,7 @@ describe('subject export', () => {
 describe('edge cases', () => {
   it('exports a tenant without rows as zero-row files with headers', async () => {
     const empty = randomUUID();
-    await admin.query(`INSERT INTO tenants (id, name, plan_id, tier) VALUES ($1, 'Empty Ltd', 'free', 'free')`, [empty]);
+    await env.admin.query(`INSERT INTO tenants (id, name, plan_id, tier) VALUES ($1, 'Empty Ltd', 'free', 'free')`, [empty]);
     const exported = await exportTo({ tenantId: empty });
     for (const table of TABLES) {
       const rows = await fileRows(exported.out, table);
@@ -249,8 +215,8 @@ describe('edge cases', () => {
   it('refuses an unknown tenant before writing anything', async () => {
     const requestId = `test-${randomUUID()}`;
     const tenant = randomUUID();
-    await expect(runExport(deps(), map, { requestId, scope: { tenantId: tenant }, format: 'csv' })).rejects.toMatchObject({ code: 'tenant_not_found' });
-    expect(await listKeys(s3, config.S3_EXPORT_BUCKET, `tenants/${tenant}/`)).toEqual([]);
+    await expect(runExport(env.deps, env.map, { requestId, scope: { tenantId: tenant }, format: 'csv' })).rejects.toMatchObject({ code: 'tenant_not_found' });
+    expect(await listKeys(env.s3, env.config.S3_EXPORT_BUCKET, `tenants/${tenant}/`)).toEqual([]);
   });
 
   it('exports JSON Lines with one object per row', async () => {

@@ -1,18 +1,13 @@
 import { Client, escapeIdentifier as q } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config';
-import { DEMO_DATAMAP_CONFIG, loadDatamapConfig } from '../../src/datamap/datamap.config';
-import { discoverDataMap } from '../../src/datamap/discover';
-import { createPool } from '../../src/db/pool';
-import { kmsKeyring } from '../../src/kms/keyring';
-import { FINAL_STATUSES, RequestView } from '../../src/requests/request.types';
-import { WalArchiver } from '../../src/restore/archiver';
-import { archiveNamesFor } from '../../src/restore/restore.activities';
+import { exportsPrefixOfTenant } from '../../src/export/layout';
 import { deletePrefix } from '../../src/s3/prefix';
 import { createS3Client } from '../../src/s3/s3';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../src/config';
+import { ServiceArchiver, startServiceArchiver } from '../helpers/pitr-service';
 import { startTestService, TestService } from '../helpers/service';
 
 describe('restore through the API, Temporal and the CLI', () => {
@@ -20,8 +15,9 @@ describe('restore through the API, Temporal and the CLI', () => {
   let admin: Client;
   let operator: string;
   let tenantId: string;
-  let ownerArchiver: WalArchiver;
-  const schemas: string[] = [];
+  let archive: ServiceArchiver;
+  const config = loadConfig();
+  const s3 = createS3Client(config);
 
   beforeAll(async () => {
     service = await startTestService('restore_api', { seed: 1003, tenants: 2, rowsPerTenant: 60 });
@@ -29,53 +25,19 @@ describe('restore through the API, Temporal and the CLI', () => {
     tenantId = service.demo.tenants[0].id;
     admin = new Client({ connectionString: service.app.adminUrl });
     await admin.connect();
-    // Deployment steps the service role cannot do itself: staging schemas need CREATE, the publication needs the tables' owner.
-    await admin.query(`GRANT CREATE ON DATABASE ${q(service.app.name)} TO compliance_ops`);
-    const config = loadConfig();
-    const catalogPool = createPool(service.catalog.serviceUrl, 2);
-    const appPool = createPool(service.app.serviceUrl, 2);
-    const map = await discoverDataMap(appPool, { tenantColumn: 'tenant_id', config: loadDatamapConfig(DEMO_DATAMAP_CONFIG) });
-    await appPool.end();
-    ownerArchiver = new WalArchiver({
-      replicationUrl: service.app.adminUrl, catalogPool, s3: createS3Client(config), bucket: config.S3_EXPORT_BUCKET,
-      sseKmsKeyId: config.S3_SSE_KMS_KEY_ID, keyring: kmsKeyring(config, config.KMS_EXPORT_KEY_ARN), loadDataMap: async () => map,
-    }, archiveNamesFor(service.app.serviceUrl));
-    await ownerArchiver.ensure();
-    (ownerArchiver as unknown as { closePool: () => Promise<void> }).closePool = () => catalogPool.end();
+    archive = await startServiceArchiver(service, config, s3);
   }, 180_000);
 
   afterAll(async () => {
-    for (const s of schemas) await admin?.query(`DROP SCHEMA IF EXISTS ${q(s)} CASCADE`).catch(() => undefined);
-    await ownerArchiver?.drop().catch(() => undefined);
-    const config = loadConfig();
-    const s3 = createS3Client(config);
-    for (const t of service?.demo.tenants ?? []) {
-      await deletePrefix(s3, config.S3_EXPORT_BUCKET, `tenants/${t.id}/wal/`).catch(() => undefined);
-      await deletePrefix(s3, config.S3_EXPORT_BUCKET, `tenants/${t.id}/exports/`).catch(() => undefined);
-      await deletePrefix(s3, config.S3_EXPORT_BUCKET, `tenants/${t.id}/snapshots/`).catch(() => undefined);
-    }
+    await archive?.close();
+    for (const t of service?.demo.tenants ?? []) await deletePrefix(s3, config.S3_EXPORT_BUCKET, exportsPrefixOfTenant(t.id)).catch(() => undefined);
     s3.destroy();
-    await (ownerArchiver as unknown as { closePool?: () => Promise<void> })?.closePool?.();
     await admin?.end();
     await service?.close();
   });
 
-  const call = async (method: string, path: string, token: string, body?: unknown) => {
-    const response = await fetch(`${service.api.url}${path}`, {
-      method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-  };
-
-  async function finished(id: string): Promise<RequestView> {
-    for (let i = 0; i < 480; i++) {
-      const { body } = await call('GET', `/v1/requests/${id}`, operator);
-      if (FINAL_STATUSES.has((body as unknown as RequestView).status)) return body as unknown as RequestView;
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-    throw new Error(`request ${id} did not finish`);
-  }
+  const call = (method: string, path: string, token: string, body?: unknown) => service.api.call(token, method, path, body);
+  const finished = (id: string) => service.api.finished(operator, id);
 
   const users = async (schema = 'public') =>
     (await admin.query<{ r: string }>(`SELECT x::text AS r FROM ${q(schema)}.users x WHERE tenant_id = $1 ORDER BY id`, [tenantId])).rows.map((r) => r.r);
@@ -97,7 +59,6 @@ describe('restore through the API, Temporal and the CLI', () => {
     expect(done.error).toBeNull();
     expect(done.status).toBe('succeeded');
     const schema = (done.result as { schema: string }).schema;
-    schemas.push(schema);
     expect(await users(schema)).toEqual(expected);
   }, 120_000);
 
@@ -125,7 +86,6 @@ describe('restore through the API, Temporal and the CLI', () => {
     expect(out.stdout).toMatch(/staged in schema restore_/);
     expect(out.status).toBe(0);
     const schema = /schema (restore_[a-z0-9]+)/.exec(out.stdout)![1];
-    schemas.push(schema);
     expect(await users(schema)).toEqual(await users());
     const bad = await cliAsync(['restore', tenantId, '--to', 'last tuesday']);
     expect(bad.status).not.toBe(0);

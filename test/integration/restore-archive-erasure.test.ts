@@ -1,16 +1,13 @@
 import { Client, escapeIdentifier as q } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config';
-import { DEMO_DATAMAP_CONFIG, loadDatamapConfig } from '../../src/datamap/datamap.config';
-import { discoverDataMap } from '../../src/datamap/discover';
-import { createPool } from '../../src/db/pool';
-import { kmsKeyring } from '../../src/kms/keyring';
-import { FINAL_STATUSES, RequestView } from '../../src/requests/request.types';
+import { exportsPrefixOfTenant } from '../../src/export/layout';
+import { RequestView } from '../../src/requests/request.types';
 import { snapshotsPrefixOfTenant, walPrefixOfTenant } from '../../src/restore/archive-layout';
-import { WalArchiver } from '../../src/restore/archiver';
-import { archiveNamesFor } from '../../src/restore/restore.activities';
 import { deletePrefix, listKeys } from '../../src/s3/prefix';
 import { createS3Client } from '../../src/s3/s3';
+import { ApiResponse } from '../helpers/api';
+import { ServiceArchiver, startServiceArchiver } from '../helpers/pitr-service';
 import { startTestService, TestService } from '../helpers/service';
 
 type Remainder = { what: string; status: string; until: string | null; objects?: number; reason?: string };
@@ -22,64 +19,30 @@ describe('the restore archive when a tenant or a subject is erased', () => {
   let admin: Client;
   let catalog: Client;
   let operator: string;
-  let archiver: WalArchiver;
-  let closeArchiverPool: () => Promise<void>;
-  const schemas: string[] = [];
+  let archive: ServiceArchiver;
 
   beforeAll(async () => {
-    service = await startTestService('restore_shred', { seed: 1017, tenants: 3, rowsPerTenant: 80 });
+    service = await startTestService('restore_shred', { seed: 1037, tenants: 3, rowsPerTenant: 80 });
     operator = await service.api.token('operator');
     admin = new Client({ connectionString: service.app.adminUrl });
     catalog = new Client({ connectionString: service.catalog.adminUrl });
     await Promise.all([admin.connect(), catalog.connect()]);
-    // Deployment steps the service role cannot do itself: staging schemas need CREATE, the publication needs the tables' owner.
-    await admin.query(`GRANT CREATE ON DATABASE ${q(service.app.name)} TO compliance_ops`);
-    const catalogPool = createPool(service.catalog.serviceUrl, 2);
-    const appPool = createPool(service.app.serviceUrl, 2);
-    const map = await discoverDataMap(appPool, { tenantColumn: 'tenant_id', config: loadDatamapConfig(DEMO_DATAMAP_CONFIG) });
-    await appPool.end();
-    archiver = new WalArchiver({
-      replicationUrl: service.app.adminUrl, catalogPool, s3, bucket: config.S3_EXPORT_BUCKET,
-      sseKmsKeyId: config.S3_SSE_KMS_KEY_ID, keyring: kmsKeyring(config, config.KMS_EXPORT_KEY_ARN), loadDataMap: async () => map,
-    }, archiveNamesFor(service.app.serviceUrl));
-    await archiver.ensure();
-    closeArchiverPool = () => catalogPool.end();
+    archive = await startServiceArchiver(service, config, s3);
   }, 180_000);
 
   afterAll(async () => {
-    for (const s of schemas) await admin?.query(`DROP SCHEMA IF EXISTS ${q(s)} CASCADE`).catch(() => undefined);
-    await archiver?.drop().catch(() => undefined);
-    for (const t of service?.demo.tenants ?? []) {
-      for (const prefix of [walPrefixOfTenant(t.id), snapshotsPrefixOfTenant(t.id), `tenants/${t.id}/exports/`]) {
-        await deletePrefix(s3, config.S3_EXPORT_BUCKET, prefix).catch(() => undefined);
-      }
-    }
+    await archive?.close();
+    for (const t of service?.demo.tenants ?? []) await deletePrefix(s3, config.S3_EXPORT_BUCKET, exportsPrefixOfTenant(t.id)).catch(() => undefined);
     s3.destroy();
-    await closeArchiverPool?.();
     await Promise.all([admin?.end(), catalog?.end()]);
     await service?.close();
   });
 
-  const call = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${service.api.url}${path}`, {
-      method, headers: { authorization: `Bearer ${operator}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-  };
+  const call = (method: string, path: string, body?: unknown) => service.api.call(operator, method, path, body);
 
-  async function finished(id: string): Promise<RequestView> {
-    for (let i = 0; i < 600; i++) {
-      const request = (await call('GET', `/v1/requests/${id}`)).body as unknown as RequestView;
-      if (FINAL_STATUSES.has(request.status)) return request;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    throw new Error(`request ${id} did not finish`);
-  }
-
-  async function succeeded(created: { status: number; body: Record<string, unknown> }): Promise<RequestView> {
+  async function succeeded(created: ApiResponse): Promise<RequestView> {
     expect(created.status).toBe(202);
-    const done = await finished(created.body.id as string);
+    const done = await service.api.finished(operator, created.body.id as string);
     expect(done.error).toBeNull();
     expect(done.status).toBe('succeeded');
     return done;
@@ -104,7 +67,7 @@ describe('the restore archive when a tenant or a subject is erased', () => {
     await succeeded(await call('POST', `/v1/tenants/${tenantId}/snapshots`, {}));
     await admin.query(`INSERT INTO audit_events (tenant_id, action) VALUES ($1, 'archived')`, [tenantId]);
     await admin.query(`UPDATE users SET full_name = full_name || ' (archived)' WHERE tenant_id = $1 AND id = (SELECT min(id) FROM users WHERE tenant_id = $1)`, [tenantId]);
-    await archiver.archiveOnce();
+    await archive.archiver.archiveOnce();
   }
 
   it('a tenant erasure shreds its snapshots and WAL segments, objects and index rows, and its receipt says so', async () => {
@@ -156,7 +119,6 @@ describe('the restore archive when a tenant or a subject is erased', () => {
     // Back to before the erasure: the subject was there then, and still does not come back.
     const restore = await succeeded(await call('POST', `/v1/tenants/${tenantId}/restores`, { target: { lsn: lsn[0].lsn }, mode: 'staging' }));
     const schema = (restore.result as { schema: string; erasedSubjects: number }).schema;
-    schemas.push(schema);
     expect(restore.result).toMatchObject({ erasedSubjects: 1 });
     const staged = await admin.query<{ email: string }>(`SELECT email FROM ${q(schema)}.users WHERE tenant_id = $1`, [tenantId]);
     expect(staged.rows.map((r) => r.email)).not.toContain(email);

@@ -7,10 +7,8 @@ import { discoverDataMap } from '../../src/datamap/discover';
 import { DomainError } from '../../src/errors';
 import { parseLsn } from '../../src/restore/lsn';
 import { preflightReplayRange } from '../../src/restore/replay-range';
-import { dropStaging, RestoreDependencies, runRestore } from '../../src/restore/run-restore';
+import { runRestore } from '../../src/restore/run-restore';
 import { restoredTables } from '../../src/restore/staging';
-import { takeTenantSnapshot } from '../../src/restore/tenant-snapshot';
-import { deletePrefix } from '../../src/s3/prefix';
 import { createRestoreEnv, RestoreEnv } from '../helpers/restore-env';
 
 /*
@@ -21,41 +19,16 @@ import { createRestoreEnv, RestoreEnv } from '../helpers/restore-env';
  */
 
 let env: RestoreEnv;
-let deps: RestoreDependencies;
 let A: string;
 let B: string;
-const schemas: string[] = [];
 
-/** Tenant contents as JSON text per row, in key order, leaving out columns added during the test. */
-async function contents(tenantId: string, schema?: string): Promise<Record<string, string[]>> {
-  const out: Record<string, string[]> = {};
-  for (const t of restoredTables(env.map)) {
-    const column = t.kind === 'tenants' ? 'id' : 'tenant_id';
-    const { rows } = await env.admin.query<{ r: string }>(
-      `SELECT (to_jsonb(x) - 'nickname')::text AS r FROM ${q(schema ?? t.schema)}.${q(t.name)} x WHERE ${q(column)} = $1
-       ORDER BY ${t.primaryKey.map((c) => `x.${q(c)}`).join(', ')}`, [tenantId]);
-    out[t.name] = rows.map((r) => r.r);
-  }
-  return out;
-}
-
-async function instant(tenantId: string) {
-  const { rows } = await env.admin.query<{ lsn: string; time: string }>(
-    `SELECT pg_current_wal_lsn()::text AS lsn, to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS time`);
-  return { ...rows[0], contents: await contents(tenantId) };
-}
-
-const snapshot = (tenantId: string, map: DataMap = env.map) =>
-  takeTenantSnapshot({ config: env.config, appPool: env.appPool, s3: env.s3, kms: env.kms, catalogPool: env.catalogPool }, map, tenantId);
-
-async function restore(tenantId: string, target: { time: string } | { lsn: string }, map: DataMap = env.map) {
-  const result = await runRestore(deps, map, { restoreId: randomUUID(), tenantId, target, mode: 'staging' });
-  schemas.push(result.schema);
-  return result;
-}
+/** Leaves out the column the schema change adds, so contents compare across it. */
+const contents = (tenantId: string, schema?: string) => env.contents(tenantId, schema, ['nickname']);
+const instant = (tenantId: string) => env.instant(tenantId, ['nickname']);
+const restore = (tenantId: string, target: { time: string } | { lsn: string }, map: DataMap = env.map) => env.restore(tenantId, target, { map });
 
 async function refusal(tenantId: string, target: { time: string } | { lsn: string }): Promise<DomainError> {
-  const error = await runRestore(deps, env.map, { restoreId: randomUUID(), tenantId, target, mode: 'staging' }).catch((e: unknown) => e);
+  const error = await runRestore(env.restoreDeps, env.map, { restoreId: randomUUID(), tenantId, target, mode: 'staging' }).catch((e: unknown) => e);
   expect(error).toBeInstanceOf(DomainError);
   // The API answers the same before a workflow starts.
   const early = await preflightReplayRange(env.catalogPool, restoredTables(env.map), tenantId, target).catch((e: unknown) => e);
@@ -67,13 +40,10 @@ async function refusal(tenantId: string, target: { time: string } | { lsn: strin
 beforeAll(async () => {
   env = await createRestoreEnv('rguard', { seed: 1023, tenants: 2, rowsPerTenant: 40 });
   [A, B] = env.tenants.map((t) => t.id);
-  deps = { config: env.config, appPool: env.appPool, catalogPool: env.catalogPool, s3: env.s3, kms: env.kms, archiver: env.archiver, subjectHashSecret: 'a restore guard test secret of at least 32 bytes' };
   await env.archiver.ensure();
 }, 180_000);
 
 afterAll(async () => {
-  for (const schema of schemas) await dropStaging(env.appPool, schema).catch(() => undefined);
-  for (const t of env?.tenants ?? []) await deletePrefix(env.s3, env.config.S3_EXPORT_BUCKET, `tenants/${t.id}/snapshots/`).catch(() => undefined);
   await env?.close();
 });
 
@@ -82,7 +52,7 @@ describe('a schema change in the archive', () => {
   let afterDdl: Awaited<ReturnType<typeof instant>>;
 
   beforeAll(async () => {
-    await snapshot(A);
+    await env.snapshot(A);
     await env.admin.query(`UPDATE users SET full_name = 'before the migration' WHERE tenant_id = $1 AND id = (SELECT min(id) FROM users WHERE tenant_id = $1)`, [A]);
     beforeDdl = await instant(A);
     await env.admin.query('ALTER TABLE users ADD COLUMN nickname text');
@@ -122,7 +92,7 @@ describe('a schema change in the archive', () => {
 
   it('does not stop a tenant whose snapshot was taken after it', async () => {
     const map = await discoverDataMap(env.appPool, { tenantColumn: 'tenant_id', config: loadDatamapConfig(DEMO_DATAMAP_CONFIG) });
-    await snapshot(A, map);
+    await env.snapshot(A, map);
     await env.admin.query(`UPDATE users SET nickname = 'renamed' WHERE tenant_id = $1 AND email = 'after@a.example'`, [A]);
     const now = await instant(A);
     await env.archiver.archiveOnce();
@@ -135,7 +105,7 @@ describe('a schema change in the archive', () => {
 
 describe('a gap in the archive', () => {
   it('is recorded when the slot is dropped and recreated behind the archiver, and restores across it are refused', async () => {
-    await snapshot(B);
+    await env.snapshot(B);
     await env.admin.query(`INSERT INTO audit_events (tenant_id, action) VALUES ($1, 'before the gap')`, [B]);
     const beforeGap = await instant(B);
     await env.archiver.archiveOnce();
@@ -162,7 +132,7 @@ describe('a gap in the archive', () => {
     const before = await restore(B, { lsn: beforeGap.lsn });
     expect(await contents(B, before.schema)).toEqual(beforeGap.contents);
     // A snapshot after the gap carries later targets again.
-    await snapshot(B);
+    await env.snapshot(B);
     await env.admin.query(`INSERT INTO audit_events (tenant_id, action) VALUES ($1, 'after the new snapshot')`, [B]);
     const later = await instant(B);
     await env.archiver.archiveOnce();

@@ -1,38 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { escapeIdentifier as q } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DomainError } from '../../src/errors';
 import { exportsPrefixOfTenant } from '../../src/export/layout';
 import { snapshotsPrefixOfTenant, walPrefixOfTenant } from '../../src/restore/archive-layout';
 import { pruneArchive } from '../../src/restore/archive-retention';
-import { dropStaging, RestoreDependencies, runRestore } from '../../src/restore/run-restore';
-import { restoredTables } from '../../src/restore/staging';
-import { takeTenantSnapshot, TenantSnapshot } from '../../src/restore/tenant-snapshot';
+import { runRestore } from '../../src/restore/run-restore';
+import { TenantSnapshot } from '../../src/restore/tenant-snapshot';
 import { listKeys } from '../../src/s3/prefix';
 import { createRestoreEnv, RestoreEnv } from '../helpers/restore-env';
 
 const DAY_MS = 86_400_000;
 
 let env: RestoreEnv;
-let deps: RestoreDependencies;
 let A: string;
 let B: string;
-const schemas: string[] = [];
-
-/** Tenant contents as exact text, from the live tables or a staging schema. */
-async function contents(tenantId: string, schema?: string): Promise<Record<string, string[]>> {
-  const out: Record<string, string[]> = {};
-  for (const t of restoredTables(env.map)) {
-    const column = t.kind === 'tenants' ? 'id' : 'tenant_id';
-    const { rows } = await env.admin.query<{ r: string }>(
-      `SELECT x::text AS r FROM ${q(schema ?? t.schema)}.${q(t.name)} x WHERE ${q(column)} = $1 ORDER BY ${t.primaryKey.map((c) => `x.${q(c)}`).join(', ')}`, [tenantId]);
-    out[t.name] = rows.map((r) => r.r);
-  }
-  return out;
-}
-
-const snapshot = (tenantId: string) =>
-  takeTenantSnapshot({ config: env.config, appPool: env.appPool, s3: env.s3, kms: env.kms, catalogPool: env.catalogPool }, env.map, tenantId);
 
 /** Some of every kind of change, for both tenants, then archived: one batch of segments. */
 async function changesFor(label: string): Promise<void> {
@@ -86,29 +67,27 @@ let beforeAnchor: string;
 beforeAll(async () => {
   env = await createRestoreEnv('restore_retention', { seed: 1011, tenants: 2, rowsPerTenant: 60 });
   [A, B] = env.tenants.map((t) => t.id);
-  deps = { config: env.config, appPool: env.appPool, catalogPool: env.catalogPool, s3: env.s3, kms: env.kms, archiver: env.archiver, subjectHashSecret: 'a retention test secret of at least 32 bytes' };
   await env.archiver.ensure();
 
   let since = await lastSegmentId();
-  S1a = await snapshot(A);
-  S1b = await snapshot(B);
+  S1a = await env.snapshot(A);
+  S1b = await env.snapshot(B);
   await changesFor('one');
   beforeAnchor = await currentLsn();
   await backdate(3, [S1a, S1b], since);
   G1a = await segmentsOf(A);
 
   since = await lastSegmentId();
-  S2a = await snapshot(A);
+  S2a = await env.snapshot(A);
   await changesFor('two');
-  atWindowStart = { lsn: await currentLsn(), contents: await contents(A) };
+  atWindowStart = { lsn: await currentLsn(), contents: await env.contents(A) };
   await backdate(2, [S2a], since);
 
-  S3a = await snapshot(A);
+  S3a = await env.snapshot(A);
   await changesFor('three');
 }, 240_000);
 
 afterAll(async () => {
-  for (const schema of schemas) await dropStaging(env.appPool, schema).catch(() => undefined);
   await env?.close();
 });
 
@@ -147,13 +126,11 @@ describe('PITR window retention', () => {
   });
 
   it('still restores to the window start (the anchor plus the segments after it), and refuses what is before it', async () => {
-    const restoreId = randomUUID();
-    const result = await runRestore(deps, env.map, { restoreId, tenantId: A, target: { lsn: atWindowStart.lsn }, mode: 'staging' });
-    schemas.push(result.schema);
+    const result = await env.restore(A, { lsn: atWindowStart.lsn });
     expect(result.snapshotId).toBe(S2a.id);
-    expect(await contents(A, result.schema)).toEqual(atWindowStart.contents);
+    expect(await env.contents(A, result.schema)).toEqual(atWindowStart.contents);
 
-    const error = await runRestore(deps, env.map, { restoreId: randomUUID(), tenantId: A, target: { lsn: beforeAnchor }, mode: 'staging' }).catch((e: unknown) => e);
+    const error = await runRestore(env.restoreDeps, env.map, { restoreId: randomUUID(), tenantId: A, target: { lsn: beforeAnchor }, mode: 'staging' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DomainError);
     expect((error as DomainError).code).toBe('restore_target_before_oldest_snapshot');
   });

@@ -10,7 +10,8 @@ import { parseLsn } from '../../src/restore/lsn';
 import { runRestore } from '../../src/restore/run-restore';
 import { getSegment } from '../../src/restore/segment-store';
 import { takeTenantSnapshot } from '../../src/restore/tenant-snapshot';
-import { PitrService, startPitrService, until } from '../helpers/pitr-service';
+import { PitrService, startPitrService } from '../helpers/pitr-service';
+import { until } from '../helpers/worker-process';
 
 /*
  * The supervised archiver, killed with SIGKILL twice while a workload

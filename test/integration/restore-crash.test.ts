@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FINAL_STATUSES, RequestView } from '../../src/requests/request.types';
 import { takeTenantSnapshot } from '../../src/restore/tenant-snapshot';
 import { workflowIds } from '../../workflows/messages';
-import { PitrService, startPitrService, until } from '../helpers/pitr-service';
+import { PitrService, startPitrService } from '../helpers/pitr-service';
+import { until } from '../helpers/worker-process';
 import { activityAttempt } from '../helpers/workflow-history';
 
 /*
@@ -64,12 +65,7 @@ describe('a worker killed in the middle of a restore', () => {
     })();
 
     const token = await pitr.service.api.token('operator');
-    const call = async (method: string, path: string, body?: unknown) => {
-      const response = await fetch(`${pitr.service.api.url}${path}`, {
-        method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-    };
+    const call = (method: string, path: string, body?: unknown) => pitr.service.api.call(token, method, path, body);
     const request = async (id: string) => (await call('GET', `/v1/requests/${id}`)).body as unknown as RequestView;
 
     try {

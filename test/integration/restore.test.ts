@@ -1,57 +1,21 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { CopyObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Client, escapeIdentifier as q } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DomainError } from '../../src/errors';
 import { hashSubject } from '../../src/receipts/subject-hash';
-import { dropStaging, RestoreDependencies, runRestore } from '../../src/restore/run-restore';
-import { restoredTables } from '../../src/restore/staging';
-import { takeTenantSnapshot } from '../../src/restore/tenant-snapshot';
-import { createRestoreEnv, RestoreEnv } from '../helpers/restore-env';
-
-const SUBJECT_SECRET = 'a restore test secret of at least 32 bytes';
+import { dropStaging, runRestore } from '../../src/restore/run-restore';
+import { stagingSchemaName } from '../../src/restore/staging';
+import { createRestoreEnv, Instant, RestoreEnv } from '../helpers/restore-env';
 
 let env: RestoreEnv;
-let deps: RestoreDependencies;
 let A: string;
 let B: string;
 let C: string;
-const schemas: string[] = [];
 
-/** Tenant contents as exact text (every column, row by row, in key order), from live tables or a staging schema. */
-async function contents(tenantId: string, schema?: string): Promise<Record<string, string[]>> {
-  const out: Record<string, string[]> = {};
-  for (const t of restoredTables(env.map)) {
-    const column = t.kind === 'tenants' ? 'id' : 'tenant_id';
-    const from = `${q(schema ?? t.schema)}.${q(t.name)}`;
-    const { rows } = await env.admin.query<{ r: string }>(
-      `SELECT x::text AS r FROM ${from} x WHERE ${q(column)} = $1 ORDER BY ${t.primaryKey.map((c) => `x.${q(c)}`).join(', ')}`, [tenantId]);
-    out[t.name] = rows.map((r) => r.r);
-  }
-  return out;
-}
-
-interface Instant {
-  lsn: string;
-  time: string;
-  contents: Record<string, string[]>;
-}
-
-async function instant(): Promise<Instant> {
-  const { rows } = await env.admin.query<{ lsn: string; time: string }>(
-    `SELECT pg_current_wal_lsn()::text AS lsn, to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS time`);
-  return { ...rows[0], contents: await contents(A) };
-}
-
-async function restore(target: { time: string } | { lsn: string }, mode: 'staging' | 'in-place' = 'staging') {
-  const restoreId = randomUUID();
-  const result = await runRestore(deps, env.map, { restoreId, tenantId: A, target, mode });
-  schemas.push(result.schema);
-  return result;
-}
-
-async function snapshot(tenantId: string) {
-  return takeTenantSnapshot({ config: env.config, appPool: env.appPool, s3: env.s3, kms: env.kms, catalogPool: env.catalogPool }, env.map, tenantId);
-}
+/** Tenant A is the one these tests restore. */
+const instant = () => env.instant(A);
+const restore = (target: { time: string } | { lsn: string }, mode: 'staging' | 'in-place' = 'staging') => env.restore(A, target, { mode });
 
 const big = () => randomBytes(9_000).toString('hex'); // incompressible: stored out of line (TOAST)
 
@@ -85,10 +49,9 @@ let docA: string;
 beforeAll(async () => {
   env = await createRestoreEnv('restore', { seed: 1005, tenants: 3, rowsPerTenant: 80 });
   [A, B, C] = env.tenants.map((t) => t.id);
-  deps = { config: env.config, appPool: env.appPool, catalogPool: env.catalogPool, s3: env.s3, kms: env.kms, archiver: env.archiver, subjectHashSecret: SUBJECT_SECRET };
   await env.archiver.ensure();
-  await snapshot(A);
-  await snapshot(B);
+  await env.snapshot(A);
+  await env.snapshot(B);
 
   // 1: a multi-table transaction across two tenants, with a TOASTed body.
   await tx(async (c) => {
@@ -117,7 +80,6 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  for (const schema of schemas) await dropStaging(env.appPool, schema).catch(() => undefined);
   await env?.close();
 });
 
@@ -125,17 +87,17 @@ describe('single-tenant point-in-time restore', () => {
   it('restores tenant A into staging exactly as it was at each remembered LSN', async () => {
     for (const at of instants) {
       const result = await restore({ lsn: at.lsn });
-      expect(await contents(A, result.schema)).toEqual(at.contents);
+      expect(await env.contents(A, result.schema)).toEqual(at.contents);
     }
   });
 
   it('restores to a remembered time, inclusive of commits up to it', async () => {
     const result = await restore({ time: instants[1].time });
-    expect(await contents(A, result.schema)).toEqual(instants[1].contents);
+    expect(await env.contents(A, result.schema)).toEqual(instants[1].contents);
   });
 
   it('swaps tenant A in place while tenant B keeps writing, leaving B untouched', async () => {
-    const before = await contents(B);
+    const before = await env.contents(B);
     let stop = false;
     const writer = new Client({ connectionString: env.app.adminUrl });
     await writer.connect();
@@ -160,8 +122,8 @@ describe('single-tenant point-in-time restore', () => {
       await writer.end();
     }
     expect(written).toBeGreaterThan(0);
-    expect(await contents(A)).toEqual(instants[0].contents);
-    const after = await contents(B);
+    expect(await env.contents(A)).toEqual(instants[0].contents);
+    const after = await env.contents(B);
     const { rows } = await env.admin.query<{ n: string }>(`SELECT count(*) AS n FROM audit_events WHERE tenant_id = $1 AND action = 'during-restore'`, [B]);
     expect(Number(rows[0].n)).toBe(written);
     for (const table of Object.keys(before)) {
@@ -185,7 +147,7 @@ describe('single-tenant point-in-time restore', () => {
     const result = await restore({ lsn: at.lsn }, 'in-place');
     expect(result.swap?.by).toBe('difference');
     expect(result.swap?.rows).toMatchObject({ comments: { inserted: 0, updated: 1, deleted: 0 }, documents: { inserted: 0, updated: 0, deleted: 1 } });
-    expect(await contents(A)).toEqual(at.contents);
+    expect(await env.contents(A)).toEqual(at.contents);
   });
 
   it('falls back to replacing the whole tenant when a unique value moved between rows, and is still exact', async () => {
@@ -201,7 +163,7 @@ describe('single-tenant point-in-time restore', () => {
     });
     const result = await restore({ lsn: at.lsn }, 'in-place');
     expect(result.swap?.by).toBe('whole tenant');
-    expect(await contents(A)).toEqual(at.contents);
+    expect(await env.contents(A)).toEqual(at.contents);
   });
 
   it('a snapshot taken with a write in flight, then a restore just after it: nothing applied twice or lost', async () => {
@@ -218,7 +180,7 @@ describe('single-tenant point-in-time restore', () => {
       const busyWriting = (async () => {
         while (!stop) await busy.query(`INSERT INTO audit_events (tenant_id, action) VALUES ($1, 'busy')`, [A]);
       })();
-      const taken = await snapshot(A);
+      const taken = await env.snapshot(A);
       stop = true;
       await busyWriting;
       // Started before the snapshot, committed after it: invisible to it, so replay must apply it, once.
@@ -231,7 +193,7 @@ describe('single-tenant point-in-time restore', () => {
     await env.admin.query(`UPDATE users SET full_name = 'after snapshot' WHERE tenant_id = $1 AND email = 'inflight@a.example'`, [A]);
     const now = await instant();
     const result = await restore({ lsn: now.lsn });
-    expect(await contents(A, result.schema)).toEqual(now.contents);
+    expect(await env.contents(A, result.schema)).toEqual(now.contents);
   });
 
   it('does not bring back a subject erased after the snapshot', async () => {
@@ -241,27 +203,60 @@ describe('single-tenant point-in-time restore', () => {
     // What an erasure leaves behind: the subject's rows gone, and a tombstone naming its hash.
     const requestId = randomUUID();
     await env.catalogPool.query(`INSERT INTO requests (id, kind, tenant_id, workflow_id, requested_by, params) VALUES ($1, 'erasure', $2, $3, 'test', jsonb_build_object('subjectHash', $3::text))`, [requestId, A, `erasure:${A}:${requestId}`]);
-    await env.catalogPool.query(`INSERT INTO tombstones (tenant_id, subject_hash, request_id) VALUES ($1, $2, $3)`, [A, hashSubject(SUBJECT_SECRET, A, email), requestId]);
+    await env.catalogPool.query(`INSERT INTO tombstones (tenant_id, subject_hash, request_id) VALUES ($1, $2, $3)`, [A, hashSubject(env.restoreDeps.subjectHashSecret, A, email), requestId]);
     const result = await restore({ lsn: before.lsn });
     expect(result.erasedSubjects).toBe(1);
-    const restored = await contents(A, result.schema);
+    const restored = await env.contents(A, result.schema);
     expect(restored.users.some((r) => r.includes(email))).toBe(false);
     expect(restored.users.length).toBe(before.contents.users.length - 1);
   });
 
   it('refuses to restore an erased tenant', async () => {
-    await snapshot(C);
+    await env.snapshot(C);
     const requestId = randomUUID();
     await env.catalogPool.query(`INSERT INTO requests (id, kind, tenant_id, workflow_id, requested_by, params) VALUES ($1, 'erasure', $2, $3, 'test', jsonb_build_object('subjectHash', $3::text))`, [requestId, C, `erasure:${C}:${requestId}`]);
     await env.catalogPool.query(`INSERT INTO tombstones (tenant_id, subject_hash, request_id) VALUES ($1, NULL, $2)`, [C, requestId]);
-    const error = await runRestore(deps, env.map, { restoreId: randomUUID(), tenantId: C, target: { time: new Date().toISOString() }, mode: 'staging' }).catch((e: unknown) => e);
+    const error = await runRestore(env.restoreDeps, env.map, { restoreId: randomUUID(), tenantId: C, target: { time: new Date().toISOString() }, mode: 'staging' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DomainError);
     expect((error as DomainError).code).toBe('tenant_erased');
   });
 
+  it('refuses a snapshot whose stored objects were altered or swapped, committing none of their rows', async () => {
+    const taken = await env.snapshot(B);
+    const { rows: [{ lsn }] } = await env.admin.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+    const bucket = taken.bucket;
+    const key = (table: string) => `${taken.prefix}tables/${table}.csv.part-00000.gz.esdk`;
+    const original = Buffer.from(await (await env.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key('audit_events') }))).Body!.transformToByteArray());
+    const sse = { ServerSideEncryption: 'aws:kms' as const, SSEKMSKeyId: env.config.S3_SSE_KMS_KEY_ID };
+    const schemas: string[] = [];
+    const restoreB = async () => {
+      const restoreId = randomUUID();
+      schemas.push(stagingSchemaName(restoreId));
+      return runRestore(env.restoreDeps, env.map, { restoreId, tenantId: B, target: { lsn }, mode: 'staging' }).then(() => null, (e: unknown) => e as Error);
+    };
+    try {
+      const flipped = Buffer.from(original);
+      flipped[Math.floor(flipped.length / 2)] ^= 0x40;
+      await env.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key('audit_events'), Body: flipped, ...sse }));
+      const altered = await restoreB();
+      expect(altered?.name).toBe('ExportVerificationError');
+      expect(altered?.message).toContain('audit_events');
+
+      // A genuine object of the same snapshot (same encryption context) in the wrong place.
+      await env.s3.send(new CopyObjectCommand({ Bucket: bucket, Key: key('audit_events'), CopySource: `${bucket}/${key('comments')}`, ...sse }));
+      const swapped = await restoreB();
+      expect(swapped?.name).toBe('ExportVerificationError');
+      expect(swapped?.message).toMatch(/does not match the manifest/);
+      const { rows: [{ n }] } = await env.admin.query<{ n: string }>(`SELECT count(*) AS n FROM ${q(schemas[1])}.audit_events`);
+      expect(Number(n)).toBe(0);
+    } finally {
+      for (const schema of schemas) await dropStaging(env.appPool, schema);
+    }
+  });
+
   it('answers bad targets with a bad-input error that says why', async () => {
     const codeOf = async (target: { time: string } | { lsn: string }) => {
-      const error = await runRestore(deps, env.map, { restoreId: randomUUID(), tenantId: A, target, mode: 'staging' }).catch((e: unknown) => e);
+      const error = await runRestore(env.restoreDeps, env.map, { restoreId: randomUUID(), tenantId: A, target, mode: 'staging' }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(DomainError);
       expect((error as DomainError).kind).toBe('bad_input');
       return (error as DomainError).code;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planTenants } from '../../src/demo/tenant-plan';
-import { FINAL_STATUSES, RequestView } from '../../src/requests/request.types';
+import { RequestView } from '../../src/requests/request.types';
 import type { RetentionRunResult, TenantOutcome } from '../../src/retention/retention.types';
 import { cliChild } from '../helpers/cli';
 import { startTestService, TestService } from '../helpers/service';
@@ -66,23 +66,8 @@ describe('retention purges through the API, Temporal, receipts and the transpare
     await service?.close();
   });
 
-  const call = async (method: string, path: string, body?: unknown, token = operator) => {
-    const response = await fetch(`${service.api.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-  };
-
-  async function finished(id: string): Promise<RequestView> {
-    for (let i = 0; i < 600; i++) {
-      const request = (await call('GET', `/v1/requests/${id}`)).body as unknown as RequestView;
-      if (FINAL_STATUSES.has(request.status)) return request;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    throw new Error(`request ${id} never finished`);
-  }
+  const call = (method: string, path: string, body?: unknown, token = operator) => service.api.call(token, method, path, body);
+  const finished = (id: string) => service.api.finished(operator, id);
 
   const fingerprint = async (table: string, where = 'true', params: unknown[] = []) =>
     (await admin.query(`SELECT count(*) AS n, md5(string_agg(t::text, '|' ORDER BY t::text)) AS h FROM ${table} t WHERE ${where}`, params)).rows[0] as { n: string; h: string };

@@ -1,6 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { INestApplication } from '@nestjs/common';
@@ -15,6 +14,7 @@ import { RetentionScheduler } from '../../src/retention/retention.scheduler';
 import { windowStart } from '../../src/retention/schedule-window';
 import { workflowIds } from '../../workflows/messages';
 import { cliChild } from '../helpers/cli';
+import { freePort } from '../helpers/ports';
 import { startTestService, TestService } from '../helpers/service';
 
 const SHAPE = { seed: 29, tenants: 3, rowsPerTenant: 120 };
@@ -32,14 +32,6 @@ const policy = (schedule: string, catchUp: string) =>
   `    table: audit_events\n    maxAgeDays: 36500\n    tenants: { ids: ["${ONE}"] }\n    schedule: "${schedule}"\n    catchUp: ${catchUp}\n`;
 const POLICIES = `policies:\n  ${EVERY_SECOND}:\n${policy('* * * * * *', 'none')}  ${YEARLY}:\n${policy('0 0 1 1 *', 'last')}  quiet-${RUN}:\n${policy('0 0 1 1 *', 'none')}`;
 const BAD = `policies:\n  audit-bad:\n    table: audit_events\n    ageColumn: occured_at\n    maxAgeDays: 0\n    schedule: "0 3 * * *"\n`;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('retention scheduling across application instances', () => {
   let service: TestService;

@@ -1,24 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { INestApplication } from '@nestjs/common';
 import { Client as TemporalClient } from '@temporalio/client';
-import { Client, escapeIdentifier as q } from 'pg';
+import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApi } from '../../src/api';
 import { loadConfig } from '../../src/config';
-import { DEMO_DATAMAP_CONFIG, loadDatamapConfig } from '../../src/datamap/datamap.config';
-import { discoverDataMap } from '../../src/datamap/discover';
-import { createPool } from '../../src/db/pool';
-import { kmsKeyring } from '../../src/kms/keyring';
 import { FINAL_STATUSES, RequestView } from '../../src/requests/request.types';
-import { snapshotsPrefixOfTenant, walPrefixOfTenant } from '../../src/restore/archive-layout';
-import { WalArchiver } from '../../src/restore/archiver';
-import { archiveNamesFor } from '../../src/restore/restore.activities';
+import { snapshotsPrefixOfTenant } from '../../src/restore/archive-layout';
 import { scheduledSnapshotId } from '../../src/restore/snapshot-schedule.activities';
 import { SnapshotScheduler } from '../../src/restore/snapshot.scheduler';
 import { windowStart } from '../../src/retention/schedule-window';
-import { deletePrefix, listKeys } from '../../src/s3/prefix';
+import { listKeys } from '../../src/s3/prefix';
 import { createS3Client } from '../../src/s3/s3';
 import type { SnapshotScheduleResult } from '../../workflows/snapshot-schedule.workflow';
+import { ServiceArchiver, startServiceArchiver } from '../helpers/pitr-service';
 import { startTestService, TestService } from '../helpers/service';
 
 /** Yearly: the catch-up on start is the only firing while the test runs. */
@@ -31,10 +26,8 @@ describe('the snapshot schedule across application instances', () => {
   let second: INestApplication;
   let temporal: TemporalClient;
   let catalog: Client;
-  let admin: Client;
   let operator: string;
-  let archiver: WalArchiver;
-  let closeArchiverPool: () => Promise<void>;
+  let archive: ServiceArchiver | undefined;
   let live: string[];
   let erased: string;
 
@@ -44,22 +37,16 @@ describe('the snapshot schedule across application instances', () => {
     temporal = service.api.app.get(TemporalClient);
     operator = await service.api.token('operator');
     catalog = new Client({ connectionString: service.catalog.adminUrl });
-    admin = new Client({ connectionString: service.app.adminUrl });
-    await Promise.all([catalog.connect(), admin.connect()]);
-    await admin.query(`GRANT CREATE ON DATABASE ${q(service.app.name)} TO compliance_ops`);
+    await catalog.connect();
     [erased, ...live] = service.demo.tenants.map((t) => t.id);
   }, 180_000);
 
   afterAll(async () => {
     delete process.env.SNAPSHOT_SCHEDULE;
     await second?.close();
-    await archiver?.drop().catch(() => undefined);
-    for (const t of service?.demo.tenants ?? []) {
-      for (const prefix of [walPrefixOfTenant(t.id), snapshotsPrefixOfTenant(t.id)]) await deletePrefix(s3, config.S3_EXPORT_BUCKET, prefix).catch(() => undefined);
-    }
+    await archive?.close();
     s3.destroy();
-    await closeArchiverPool?.();
-    await Promise.all([catalog?.end(), admin?.end()]);
+    await catalog?.end();
     await service?.close();
   });
 
@@ -93,16 +80,7 @@ describe('the snapshot schedule across application instances', () => {
   });
 
   it('two instances firing one window start one run, which snapshots every live tenant once and skips an erased one', async () => {
-    const catalogPool = createPool(service.catalog.serviceUrl, 2);
-    closeArchiverPool = () => catalogPool.end();
-    const appPool = createPool(service.app.serviceUrl, 2);
-    const map = await discoverDataMap(appPool, { tenantColumn: 'tenant_id', config: loadDatamapConfig(DEMO_DATAMAP_CONFIG) });
-    await appPool.end();
-    archiver = new WalArchiver({
-      replicationUrl: service.app.adminUrl, catalogPool, s3, bucket: config.S3_EXPORT_BUCKET,
-      sseKmsKeyId: config.S3_SSE_KMS_KEY_ID, keyring: kmsKeyring(config, config.KMS_EXPORT_KEY_ARN), loadDataMap: async () => map,
-    }, archiveNamesFor(service.app.serviceUrl));
-    await archiver.ensure();
+    archive = await startServiceArchiver(service, config, s3);
     // What an erasure under way leaves: its tombstone (the rows are still going).
     const requestId = randomUUID();
     await catalog.query(`INSERT INTO requests (id, kind, tenant_id, workflow_id, requested_by) VALUES ($1, 'erasure', $2, $3, 'test')`, [requestId, erased, `erasure:${erased}:${requestId}`]);

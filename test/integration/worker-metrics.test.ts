@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config';
@@ -6,6 +5,7 @@ import { FINAL_STATUSES, RequestView } from '../../src/requests/request.types';
 import { deletePrefix } from '../../src/s3/prefix';
 import { createS3Client } from '../../src/s3/s3';
 import { createWorker } from '../../src/worker';
+import { freePort } from '../helpers/ports';
 import { startTestService, TestService } from '../helpers/service';
 import { startWorkerProcess, WorkerProcess } from '../helpers/worker-process';
 
@@ -136,12 +136,4 @@ function parseMetrics(text: string): Metrics {
       return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
     },
   };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
