@@ -17,6 +17,19 @@ const TENANTS = 20;
 const TENANT_SHARE = 0.01;
 /** Row changes in the WAL history before the target, at scale 1; the history after it is a tenth of that. */
 const HISTORY_CHANGES = 300_000;
+/**
+ * BENCH_RESTORE_HISTORY overrides the history's row changes (not scaled), e.g.
+ * 3000000 for a busier day; the throughput burst keeps the default size.
+ */
+const HISTORY_ENV = 'BENCH_RESTORE_HISTORY';
+
+function historyChangesOf(ctx: BenchContext): number {
+  const override = process.env[HISTORY_ENV];
+  if (override === undefined || override === '') return Math.round(HISTORY_CHANGES * ctx.scale);
+  const changes = Number(override);
+  if (!Number.isInteger(changes) || changes <= 0) throw new RangeError(`${HISTORY_ENV} must be a positive whole number of row changes (got ${override})`);
+  return changes;
+}
 const STEADY_TX_PER_SECOND = 100;
 const STEADY_SECONDS = 40;
 const RECV_SLOT = 'bench_recvlogical';
@@ -103,7 +116,7 @@ interface OurRun {
  */
 async function historyThenOurs(ctx: BenchContext, p: Prepared): Promise<OurRun> {
   const { cluster, ours, tenants, tenantId } = p;
-  const historyChanges = Math.round(HISTORY_CHANGES * ctx.scale);
+  const historyChanges = historyChangesOf(ctx);
   const steady = startSteadyArchiver(ours.archiver);
   try {
     const [{ lsn: startLsn }] = await sql<{ lsn: string }>(cluster, 'SELECT pg_current_wal_lsn()::text AS lsn');

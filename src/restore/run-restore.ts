@@ -5,17 +5,15 @@ import { Config } from '../config';
 import { DataMap } from '../datamap/datamap.types';
 import { normalizeTenantId } from '../erasure/purge-session';
 import { badInput, conflict } from '../errors';
-import { kmsKeyring } from '../kms/keyring';
 import { ReplayTransaction } from './archive-reader';
 import { WalArchiver } from './archiver';
 import { checkStaging } from './checks';
 import { parseLsn } from './lsn';
 import { eraseTombstonedSubjects } from './reerase';
 import { replayChanges } from './replay';
-import { assertReplayable } from './replay-range';
-import { resolveTarget, ResolvedTarget, RestoreTarget, timeToMicros } from './restore-target';
-import { chooseSnapshot, SnapshotChoice, snapshotCandidates } from './snapshot-choice';
-import { analyzeStaging, assertPitrCapable, createStagingSchema, loadSnapshot, restoredTables, stagingSchemaName } from './staging';
+import { resolveTarget, RestoreTarget, timeToMicros } from './restore-target';
+import { readArchive, SnapshotChoice, snapshotCandidates } from './snapshot-choice';
+import { assertPitrCapable, createStagingSchema, loadSnapshot, restoredTables, stagingSchemaName } from './staging';
 import { swapInPlace, SwapResult } from './swap';
 import { restoreStepLogger, RestoreStepLog } from './restore-steps';
 import { TenantSnapshot } from './tenant-snapshot';
@@ -63,8 +61,9 @@ export type RestoreResult = {
 export type RestoreStage = 'archive' | 'load' | 'replay' | 'erase' | 'check' | 'swap';
 
 /**
- * Restores one tenant to a time or an LSN: drains the WAL archive, picks the
- * newest snapshot before the target, loads it into a staging schema, replays
+ * Restores one tenant to a time or an LSN: drains the WAL archive (unless it
+ * already reaches past the target), picks the newest snapshot before the
+ * target, loads it into a staging schema, replays
  * exactly the tenant's transactions the snapshot did not contain (xid
  * visibility) up to the target, erases tombstoned subjects again, checks the
  * result and, in `in-place` mode, swaps it in in one transaction.
@@ -95,7 +94,7 @@ export async function runRestore(
   const early = candidates[0] ? settle(stageSnapshot(deps, map, candidates[0], schema, step)) : null;
   let choice: SnapshotChoice;
   try {
-    choice = await readArchive(deps, map, tenantId, request.target, target, candidates, step);
+    choice = await readArchive(deps, restoredTables(map), tenantId, target, candidates, step);
   } catch (error) {
     await early;
     await dropStaging(deps.appPool, schema).catch(() => undefined);
@@ -117,14 +116,7 @@ export async function runRestore(
   step('erase', { subjects: erasedSubjects });
 
   onStage('check');
-  const client = await deps.appPool.connect();
-  let rows: Record<string, number>;
-  try {
-    await analyzeStaging(client, map, schema);
-    rows = await checkStaging(client, map, schema, tenantId);
-  } finally {
-    client.release();
-  }
+  const rows = await checkStaging(deps.appPool, map, schema, tenantId);
   step('check');
 
   let swap: SwapResult | null = null;
@@ -140,23 +132,6 @@ export async function runRestore(
     appliedTransactions: applied, skippedTransactions: skipped, erasedSubjects, rows, swapped: swap !== null, swap,
     seconds: Math.round(performance.now() - started) / 1000,
   };
-}
-
-
-/** Drains the archive, then reads it from the chosen snapshot up to the target; refuses what it cannot replay. */
-async function readArchive(
-  deps: RestoreDependencies, map: DataMap, tenantId: string, requested: RestoreTarget, target: ResolvedTarget, candidates: TenantSnapshot[], step: RestoreStepLog,
-): Promise<SnapshotChoice> {
-  await deps.archiver.ensure();
-  const drained = await deps.archiver.archiveOnce();
-  step('archive: drain', { transactions: drained.transactions, changes: drained.changes, segments: drained.segments });
-  await refuseBeyondArchive(deps.archiver, requested);
-  const keyring = kmsKeyring(deps.config, deps.config.KMS_EXPORT_KEY_ARN);
-  const choice = await chooseSnapshot(deps, keyring, tenantId, target, candidates);
-  step('archive: read', { snapshotId: choice.snapshot.id, transactions: choice.replay.length, skipped: choice.skipped });
-  // No gap in the archive and no schema change of a restored table between the snapshot and the target.
-  await assertReplayable(deps.catalogPool, restoredTables(map), tenantId, choice.snapshot, target);
-  return choice;
 }
 
 /** A fresh staging schema holding the snapshot, keys built. */
@@ -196,14 +171,6 @@ async function refuseFutureTarget(appPool: Pool, target: RestoreTarget): Promise
   const future = 'time' in target ? timeToMicros(target.time) > timeToMicros(rows[0].now) : parseLsn(target.lsn) > parseLsn(rows[0].lsn);
   if (future) {
     throw badInput('restore_target_in_future', `The target is in the future (the database is at ${'time' in target ? rows[0].now : `LSN ${rows[0].lsn}`}); pick a point that has happened.`);
-  }
-}
-
-async function refuseBeyondArchive(archiver: WalArchiver, target: RestoreTarget): Promise<void> {
-  if (!('lsn' in target)) return;
-  const archived = await archiver.archivedLsn();
-  if (parseLsn(target.lsn) > parseLsn(archived)) {
-    throw badInput('restore_target_beyond_archive', `LSN ${target.lsn} is beyond the WAL archive (archived up to ${archived}); retry once the archiver has caught up.`);
   }
 }
 

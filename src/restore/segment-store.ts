@@ -1,5 +1,6 @@
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gunzip as gunzipCallback, gzipSync } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
@@ -42,6 +43,8 @@ export async function putSegment(env: SegmentStoreEnvironment, segment: Segment)
   return key;
 }
 
+const gunzip = promisify(gunzipCallback);
+
 export async function getSegment(env: Omit<SegmentStoreEnvironment, 'sseKmsKeyId'>, key: string, tenantId: string): Promise<Segment> {
   const response = await env.s3.send(new GetObjectCommand({ Bucket: env.bucket, Key: key }));
   const chunks: Buffer[] = [];
@@ -55,7 +58,8 @@ export async function getSegment(env: Omit<SegmentStoreEnvironment, 'sseKmsKeyId
       },
     }),
   );
-  const segment = JSON.parse(gunzipSync(Buffer.concat(chunks)).toString('utf8')) as Segment;
+  // Off the event loop: a restore reads many segments while it decrypts and loads its snapshot beside them.
+  const segment = JSON.parse((await gunzip(Buffer.concat(chunks))).toString('utf8')) as Segment;
   if (segment.version !== 1 || segment.tenantId !== tenantId) throw new Error(`segment ${key} is not a version-1 segment of tenant ${tenantId}`);
   return segment;
 }

@@ -1,18 +1,15 @@
-import { createReadStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Pool, PoolClient, escapeIdentifier as q } from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import { Config } from '../config';
 import { DataMap, TableEntry } from '../datamap/datamap.types';
-import { decryptExport } from '../export/decrypt';
+import { openExportSource } from '../export/export-source';
+import { ExportVerificationError, readVerifiedManifest } from '../export/read-manifest';
 import { tableFilePath } from '../export/plan';
 import { runBounded } from '../export/run-bounded';
+import { kmsKeyring } from '../kms/keyring';
 import { RestoreStepLog } from './restore-steps';
+import { copyVerifiedCsv } from './snapshot-stream';
 import { snapshotRequestId, TenantSnapshot } from './tenant-snapshot';
 
 /** Tables a restore brings back: those with the tenant column, and the tenant's own row. */
@@ -55,68 +52,46 @@ export interface LoadDependencies {
   appPool: Pool;
 }
 
-/** Tables COPYed at once: the server parses and the client streams in parallel, within the pool's share of a restore. */
+/** Tables streamed in at once: downloads, decryption and COPY of one overlap those of the others. */
 const PARALLEL_TABLES = 3;
 
 /**
- * Loads a snapshot into the staging schema: the export is decrypted and
- * verified (signature, digests, counts) to a private temporary directory,
- * then each table file is COPYed in and its primary key built, a few tables
- * at a time. Returns rows per table.
+ * Loads a snapshot into the staging schema: the manifest is verified
+ * (signature, digest, encryption context), then each table file is streamed
+ * from S3 through its checks into COPY (snapshot-stream.ts), in a transaction
+ * per table that also builds its primary key and commits only once the
+ * file checked out, a few tables at a time. Returns rows per table.
  */
 export async function loadSnapshot(
   deps: LoadDependencies, map: DataMap, snapshot: TenantSnapshot, schema: string, step: RestoreStepLog = () => undefined,
 ): Promise<Record<string, number>> {
-  const dir = await mkdtemp(join(tmpdir(), 'restore-'));
-  try {
-    const started = performance.now();
-    await decryptExport(`s3://${snapshot.bucket}/${snapshot.prefix}`, dir, deps, { tenantId: snapshot.tenantId, requestId: snapshotRequestId(snapshot.id) });
-    step('load: snapshot decrypted and verified', {}, started);
-    const tables = restoredTables(map);
-    const counts = await runBounded(tables.map((t) => async () => {
-      const client = await deps.appPool.connect();
-      try {
-        const rows = await copyTableFile(client, t, join(dir, tableFilePath(t, 'csv')), schema);
-        if (t.primaryKey.length) await client.query(`ALTER TABLE ${stagedTable(schema, t)} ADD PRIMARY KEY (${t.primaryKey.map(q).join(', ')})`);
-        return rows;
-      } finally {
-        client.release();
-      }
-    }), PARALLEL_TABLES);
-    return Object.fromEntries(tables.map((t, i) => [t.name, counts[i]]));
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-async function copyTableFile(client: PoolClient, t: TableEntry, file: string, schema: string): Promise<number> {
-  const header = await firstLine(file);
-  const columns = header.split(',').map((c) => q(c.replace(/^"|"$/g, '')));
-  const copy = client.query(copyFrom(`COPY ${stagedTable(schema, t)} (${columns.join(', ')}) FROM STDIN WITH (FORMAT csv, HEADER true)`));
-  await pipeline(createReadStream(file), copy);
-  return Number(copy.rowCount ?? 0);
-}
-
-/** The CSV header, without reading a whole table file into memory for it. */
-async function firstLine(file: string): Promise<string> {
-  let text = '';
-  for await (const chunk of createReadStream(file, { encoding: 'utf8', highWaterMark: 64 * 1024 })) {
-    text += chunk;
-    const end = text.indexOf('\n');
-    if (end >= 0) return text.slice(0, end);
-  }
-  return text;
-}
-
-/**
- * Statistics on the staged tables' keys and tenant column (not their
- * values: a few milliseconds per table), so checks and the swap join staged
- * and live rows by hashing rather than probing the live index row by row.
- */
-export async function analyzeStaging(client: PoolClient, map: DataMap, schema: string): Promise<void> {
-  for (const t of restoredTables(map)) {
-    const tenantColumn = t.kind === 'tenants' ? map.tenantTable.keyColumn : map.tenantColumn;
-    const columns = [...new Set([tenantColumn, ...t.primaryKey])];
-    await client.query(`ANALYZE ${stagedTable(schema, t)} (${columns.map(q).join(', ')})`);
-  }
+  const started = performance.now();
+  const source = openExportSource(`s3://${snapshot.bucket}/${snapshot.prefix}`, deps.s3);
+  const { manifest, context } = await readVerifiedManifest(source, deps, { tenantId: snapshot.tenantId, requestId: snapshotRequestId(snapshot.id) });
+  if (manifest.dataFormat !== 'csv') throw new ExportVerificationError('manifest.json', `snapshot ${snapshot.id} is ${manifest.dataFormat}, a restore loads csv`);
+  step('load: manifest verified', {}, started);
+  const keyring = kmsKeyring(deps.config, deps.config.KMS_EXPORT_KEY_ARN);
+  const tables = restoredTables(map).map((t) => {
+    const file = manifest.files.find((f) => f.path === tableFilePath(t, 'csv'));
+    if (!file) throw new ExportVerificationError('manifest.json', `snapshot ${snapshot.id} has no file for ${t.schema}.${t.name}`);
+    return { t, file };
+  });
+  // Largest first, so the small tables fill in beside the last big one rather than wait behind it.
+  const bySize = [...tables].sort((a, b) => b.file.bytes - a.file.bytes);
+  const counts = await runBounded(bySize.map(({ t, file }) => async () => {
+    const client = await deps.appPool.connect();
+    try {
+      await client.query('BEGIN');
+      const rows = await copyVerifiedCsv(client, source, keyring, context, file, stagedTable(schema, t));
+      if (t.primaryKey.length) await client.query(`ALTER TABLE ${stagedTable(schema, t)} ADD PRIMARY KEY (${t.primaryKey.map(q).join(', ')})`);
+      await client.query('COMMIT');
+      return rows;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }), PARALLEL_TABLES);
+  return Object.fromEntries(bySize.map(({ t }, i) => [t.name, counts[i]]));
 }

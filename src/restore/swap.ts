@@ -44,12 +44,15 @@ const CLASHES = new Set(['23505', '23503', '23P01']);
  * constraint on other columns can still clash midway (a value that moved
  * from one row to another), and then the transaction falls back, from a
  * savepoint, to replacing every row of the tenant (deletes children first,
- * inserts parents first), as it does when most rows differ anyway.
+ * inserts parents first), as it does when most rows differ anyway or a
+ * table has no primary key.
  */
 export async function swapInPlace(appPool: Pool, map: DataMap, schema: string, tenantId: string): Promise<SwapResult> {
   const order = swapOrder(map);
   return withTenantTransaction(appPool, tenantId, async (client) => {
-    for (const t of order.parentsFirst) await advanceSequences(client, t, schema);
+    await advanceSequences(client, order.parentsFirst, schema);
+    // Rows of a table without a primary key cannot be matched one to one.
+    if (order.parentsFirst.some((t) => t.primaryKey.length === 0)) return { by: 'whole tenant', rows: await swapWhole(client, map, order, schema, tenantId) };
     await client.query('SAVEPOINT swap_by_difference');
     try {
       const counts = await swapDifference(client, map, order, schema, tenantId);
@@ -136,27 +139,33 @@ async function upsertTenantRow(client: PoolClient, t: TableEntry, schema: string
 const MAX_NEXTVAL_STEPS = 1_000_000n;
 
 /**
- * Every sequence of the table must be ahead of the restored ids, or the
- * application's next insert collides with a restored row. setval needs
- * UPDATE on the sequence, which a service role usually lacks; USAGE allows
- * nextval, so a modest gap is closed by drawing values (never rewinding).
+ * Every sequence of the restored tables must be ahead of the restored ids,
+ * or the application's next insert collides with a restored row. setval
+ * needs UPDATE on the sequence, which a service role usually lacks; USAGE
+ * allows nextval, so a modest gap is closed by drawing values (never
+ * rewinding). Two queries find every sequence and where each stands.
  */
-async function advanceSequences(client: PoolClient, t: TableEntry, schema: string): Promise<void> {
-  const { rows } = await client.query<{ column: string; seq: string }>(
-    `SELECT a.attname AS column, pg_get_serial_sequence(format('%I.%I', $1::text, $2::text), a.attname) AS seq
-     FROM pg_attribute a WHERE a.attrelid = format('%I.%I', $1::text, $2::text)::regclass AND a.attnum > 0 AND NOT a.attisdropped`,
-    [t.schema, t.name]);
-  for (const { column, seq } of rows.filter((r) => r.seq)) {
-    const { rows: state } = await client.query<{ last: string | null; max: string | null }>(
-      `SELECT pg_sequence_last_value($1::regclass)::text AS last, (SELECT max(${q(column)})::text FROM ${stagedTable(schema, t)}) AS max`, [seq]);
-    const { max } = state[0];
+async function advanceSequences(client: PoolClient, tables: TableEntry[], schema: string): Promise<void> {
+  const { rows: owned } = await client.query<{ i: number; column: string; seq: string }>(
+    `SELECT t.i::int AS i, a.attname AS column, pg_get_serial_sequence(format('%I.%I', t.schema, t.name), a.attname) AS seq
+     FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(schema, name, i)
+     JOIN pg_attribute a ON a.attrelid = format('%I.%I', t.schema, t.name)::regclass AND a.attnum > 0 AND NOT a.attisdropped
+     WHERE pg_get_serial_sequence(format('%I.%I', t.schema, t.name), a.attname) IS NOT NULL`,
+    [tables.map((t) => t.schema), tables.map((t) => t.name)]);
+  if (owned.length === 0) return;
+  const { rows } = await client.query<{ j: number; last: string | null; max: string | null }>(owned.map((o, j) =>
+    `(SELECT ${j} AS j, pg_sequence_last_value($${j + 1}::regclass)::text AS last, (SELECT max(${q(o.column)})::text FROM ${stagedTable(schema, tables[o.i - 1])}) AS max)`,
+  ).join(' UNION ALL '), owned.map((o) => o.seq));
+  const states = new Map(rows.map((r) => [r.j, r]));
+  for (const [j, { column, seq, i }] of owned.entries()) {
+    const { max } = states.get(j)!;
     if (max === null) continue;
     // NULL: nextval() was never called since the last setval(…, false) (a fresh load does that); drawing one value says where it stands.
-    const last = state[0].last ?? (await client.query<{ v: string }>('SELECT nextval($1::regclass)::text AS v', [seq])).rows[0].v;
+    const last = states.get(j)!.last ?? (await client.query<{ v: string }>('SELECT nextval($1::regclass)::text AS v', [seq])).rows[0].v;
     if (BigInt(last) >= BigInt(max)) continue;
     const gap = BigInt(max) - BigInt(last);
     if (gap > MAX_NEXTVAL_STEPS) {
-      throw new Error(`sequence ${seq} is at ${last}, behind restored ${t.name}.${column} ${max}; advance it (SELECT setval('${seq}', ${max})) and retry`);
+      throw new Error(`sequence ${seq} is at ${last}, behind restored ${tables[i - 1].name}.${column} ${max}; advance it (SELECT setval('${seq}', ${max})) and retry`);
     }
     await client.query(`SELECT max(nextval($1::regclass)) FROM generate_series(1, $2::bigint)`, [seq, gap.toString()]);
   }
