@@ -18,7 +18,7 @@ import { archiveNamesFor } from '../../src/restore/restore.activities';
 import { RestoreDependencies } from '../../src/restore/run-restore';
 import { deletePrefix } from '../../src/s3/prefix';
 import { createS3Client } from '../../src/s3/s3';
-import { tenantContents, TenantContents, testArchiver } from './restore-env';
+import { deleteTableWideSegments, tenantContents, TenantContents, testArchiver } from './restore-env';
 import { startTestService, TestService } from './service';
 import { startWorkerProcess, WorkerProcess } from './worker-process';
 
@@ -91,7 +91,7 @@ export async function startPitrService(prefix: string, shape: DemoShape): Promis
         await deletePrefix(s3, config.S3_EXPORT_BUCKET, `tenants/${t.id}/wal/`).catch(() => undefined);
         await deletePrefix(s3, config.S3_EXPORT_BUCKET, `tenants/${t.id}/snapshots/`).catch(() => undefined);
       }
-      await deletePrefix(s3, config.S3_EXPORT_BUCKET, `tenants/${encodeURIComponent('*')}/wal/`).catch(() => undefined);
+      await deleteTableWideSegments(catalogPool, s3, config.S3_EXPORT_BUCKET).catch(() => undefined);
       await dropStagingSchemas(admin);
       await admin.end();
       await Promise.allSettled([appPool.end(), catalogPool.end()]);

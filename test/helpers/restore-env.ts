@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { KMSClient } from '@aws-sdk/client-kms';
-import { S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client, Pool, escapeIdentifier as q } from 'pg';
 import { Config, loadConfig } from '../../src/config';
 import { DEMO_DATAMAP_CONFIG, loadDatamapConfig } from '../../src/datamap/datamap.config';
@@ -83,6 +83,17 @@ export async function tenantContents(admin: Client, map: DataMap, tenantId: stri
  * `seed` decides the tenant ids: give each test file its own, because S3
  * prefixes are per tenant and files run in parallel against one bucket.
  */
+/**
+ * Deletes the table-wide (`*`) WAL segments this test's catalog indexed, and
+ * only those: the `*` prefix is shared by every test database on the server,
+ * so deleting the whole prefix would pull segments from under a test running
+ * beside this one.
+ */
+export async function deleteTableWideSegments(catalogPool: Pool, s3: S3Client, bucket: string): Promise<void> {
+  const { rows } = await catalogPool.query<{ object_key: string }>(`SELECT object_key FROM wal_segments WHERE tenant_id = '*'`);
+  await Promise.all(rows.map((row) => s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: row.object_key })).catch(() => undefined)));
+}
+
 export async function createRestoreEnv(name: string, seed: { seed: number; tenants: number; rowsPerTenant: number }): Promise<RestoreEnv> {
   const [app, catalog] = await Promise.all([createScratchDatabase(name), createScratchDatabase(`${name}_catalog`)]);
   const tenants = (await seedDemo(app.adminUrl, seed)).tenants;
@@ -119,7 +130,8 @@ export async function createRestoreEnv(name: string, seed: { seed: number; tenan
       // A leftover slot pins WAL on the shared test server: drop it first, whatever else fails.
       await archiver.drop().catch(() => undefined);
       for (const schema of stagingSchemas) await dropStaging(appPool, schema).catch(() => undefined);
-      for (const t of [...tenants.map((x) => x.id), '*']) {
+      await deleteTableWideSegments(catalogPool, s3, config.S3_EXPORT_BUCKET).catch(() => undefined);
+      for (const t of tenants.map((x) => x.id)) {
         await deletePrefix(s3, config.S3_EXPORT_BUCKET, `tenants/${encodeURIComponent(t)}/wal/`).catch(() => undefined);
         await deletePrefix(s3, config.S3_EXPORT_BUCKET, `tenants/${t}/exports/snapshot-`).catch(() => undefined);
         await deletePrefix(s3, config.S3_EXPORT_BUCKET, `tenants/${encodeURIComponent(t)}/snapshots/`).catch(() => undefined);
