@@ -2,7 +2,7 @@ import { createHash, Hash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { Transform, Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { KmsKeyringNode } from '@aws-crypto/client-node';
@@ -17,6 +17,7 @@ import { isSafeChunkKey, isSafeFilePath } from './layout';
 import { ExportManifest, ManifestScope } from './manifest';
 import { ExpectedExport, ExportVerificationError, readVerifiedManifest } from './read-manifest';
 import { headerRows, RowScanner } from './row-scanner';
+import { check, tap } from './stream-checks';
 
 export interface DecryptDependencies {
   config: Config;
@@ -135,19 +136,6 @@ async function restoreChunk(
   const digest = chunkHash ? chunkHash.digest('hex') === chunk.sha256 : fileHash.copy().digest('hex') === chunk.fileSha256;
   check(chunk.key, bytes === chunk.bytes && digest, 'the decrypted chunk does not match the manifest');
   return { bytes, rows };
-}
-
-function tap(fn: (data: Buffer) => void): Transform {
-  return new Transform({
-    transform(data: Buffer, _encoding, callback) {
-      fn(data);
-      callback(null, data);
-    },
-  });
-}
-
-function check(object: string, ok: boolean, message: string): void {
-  if (!ok) throw new ExportVerificationError(object, message);
 }
 
 async function writeFileAtomically(path: string, data: Buffer): Promise<void> {

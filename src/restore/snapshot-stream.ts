@@ -1,5 +1,5 @@
 import { createHash, Hash } from 'node:crypto';
-import { PassThrough, Readable, Transform } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { KeyringNode } from '@aws-crypto/client-node';
@@ -11,6 +11,7 @@ import { ChunkRecord, FileRecord } from '../export/export.types';
 import { isSafeChunkKey } from '../export/layout';
 import { ExportVerificationError } from '../export/read-manifest';
 import { headerRows, RowScanner } from '../export/row-scanner';
+import { check, tap } from '../export/stream-checks';
 
 /**
  * A snapshot's table file streamed from S3 straight into COPY: each chunk
@@ -159,17 +160,4 @@ async function firstLine(stream: Readable): Promise<{ header: string; rest: Read
     }
   }
   return { header, rest: Readable.from(replay(), { objectMode: false }) };
-}
-
-function tap(fn: (data: Buffer) => void): Transform {
-  return new Transform({
-    transform(data: Buffer, _encoding, callback) {
-      fn(data);
-      callback(null, data);
-    },
-  });
-}
-
-function check(object: string, ok: boolean, message: string): void {
-  if (!ok) throw new ExportVerificationError(object, message);
 }
