@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
 import { appendFile, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
+import { freePort } from '../src/stack/free-port';
 import { asServerUser, PG_BIN } from '../src/stack/postgres';
 
 const exec = promisify(execFile);
@@ -32,13 +32,6 @@ export async function pgAsServerUser(binary: string, args: string[], options: { 
   return stdout;
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Settings of the primary: logical decoding for our archiver, archive_command for the physical baseline. */
 function primarySettings(dir: string): Record<string, string> {

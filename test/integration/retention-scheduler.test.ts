@@ -14,7 +14,7 @@ import { RetentionScheduler } from '../../src/retention/retention.scheduler';
 import { windowStart } from '../../src/retention/schedule-window';
 import { workflowIds } from '../../workflows/messages';
 import { cliChild } from '../helpers/cli';
-import { freePort } from '../helpers/ports';
+import { freePort } from '../../src/stack/free-port';
 import { startTestService, TestService } from '../helpers/service';
 
 const SHAPE = { seed: 29, tenants: 3, rowsPerTenant: 120 };

@@ -5,7 +5,7 @@ import { FINAL_STATUSES, RequestView } from '../../src/requests/request.types';
 import { deletePrefix } from '../../src/s3/prefix';
 import { createS3Client } from '../../src/s3/s3';
 import { createWorker } from '../../src/worker';
-import { freePort } from '../helpers/ports';
+import { freePort } from '../../src/stack/free-port';
 import { startTestService, TestService } from '../helpers/service';
 import { startWorkerProcess, WorkerProcess } from '../helpers/worker-process';
 

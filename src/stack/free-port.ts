@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 
-/** A TCP port free on 127.0.0.1 right now, for a server a test starts (another process may take it first, rarely). */
+/** A TCP port free on 127.0.0.1 right now, for a server a test or benchmark starts (another process may take it first, rarely). */
 export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
