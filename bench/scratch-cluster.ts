@@ -98,8 +98,17 @@ export interface ScratchCluster {
   destroy(): Promise<void>;
 }
 
+export interface ScratchClusterOptions {
+  /**
+   * Settings of the primary on top of (and overriding) the defaults above,
+   * e.g. a tiny `max_slot_wal_keep_size` for a test that must see a slot
+   * invalidated. Side instances (startPointInTimeCopy) keep the defaults.
+   */
+  settings?: Record<string, string>;
+}
+
 /** initdb into a fresh temporary directory owned by the server user, then start it. */
-export async function createScratchCluster(): Promise<ScratchCluster> {
+export async function createScratchCluster(options: ScratchClusterOptions = {}): Promise<ScratchCluster> {
   const dir = await mkdtemp(join(tmpdir(), 'compliance-ops-bench-pitr-'));
   const owner = await serverOwnership();
   if (owner) await chown(dir, owner.uid, owner.gid);
@@ -107,7 +116,7 @@ export async function createScratchCluster(): Promise<ScratchCluster> {
   await pgAsServerUser('/bin/mkdir', ['-p', archiveDir]);
   const dataDir = join(dir, 'primary');
   await pgAsServerUser('initdb', ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C.UTF-8']);
-  const primary = await startInstance(dataDir, await freePort(), primarySettings(dir), join(dir, 'primary.log'));
+  const primary = await startInstance(dataDir, await freePort(), { ...primarySettings(dir), ...options.settings }, join(dir, 'primary.log'));
   return {
     dir,
     archiveDir,
