@@ -87,6 +87,8 @@ const ConfigSchema = z.object({
   SNAPSHOT_TIME_ZONE: z.string().default('UTC').refine((v) => checkCron('0 3 * * *', v) === null, { error: 'an IANA time zone such as UTC or Europe/Berlin' }),
   PITR_WINDOW: z.string().default('7d').refine((v) => parseDurationMs(v) !== null, { error: 'a duration such as 7d, 36h or 90m' })
     .describe('how far back a tenant can be restored: older snapshots and WAL segments are deleted'),
+  RESTORE_STAGING_TTL: z.string().default('3d').refine((v) => parseDurationMs(v) !== null, { error: 'a duration such as 3d, 36h or 90m' })
+    .describe('how long a staging restore\'s schema (a copy of the tenant) waits to be promoted or dropped before it is dropped'),
   WAL_ARCHIVER: z.enum(['on', 'off']).default('on')
     .describe('whether a worker starts the supervised WAL archiver (one per application database) when it boots'),
   WAL_ARCHIVER_INTERVAL_SECONDS: z.coerce.number().positive().max(300).default(5)

@@ -64,7 +64,7 @@ export async function createWorker(config: Config): Promise<{ worker: Worker; cl
         config, appPool, s3, kms, loadDataMap, reportProgress: throttledProgress(requests),
       }),
       ...createErasureActivities({ appPool, catalogPool, loadDataMap, subjectHashSecret: config.SUBJECT_HASH_SECRET }),
-      ...createClosingActivities({ config, s3, catalogPool, receipts, loadDataMap }),
+      ...createClosingActivities({ config, s3, appPool, catalogPool, receipts, loadDataMap, subjectHashSecret: config.SUBJECT_HASH_SECRET }),
       ...createRestoreActivities({
         config, appPool, catalogPool, s3, kms, loadDataMap, subjectHashSecret: config.SUBJECT_HASH_SECRET,
         reportProgress: (id, progress) => requests.reportProgress(id, progress).catch(() => undefined),

@@ -3,5 +3,5 @@ export { exportWorkflow } from './export.workflow';
 export { erasureWorkflow } from './erasure.workflow';
 export { retentionWorkflow } from './retention.workflow';
 export { retentionTenantWorkflow } from './retention-tenant.workflow';
-export { restoreWorkflow, snapshotWorkflow, walArchiverWorkflow } from './restore.workflow';
+export { promoteRestoreWorkflow, restoreWorkflow, snapshotWorkflow, walArchiverWorkflow } from './restore.workflow';
 export { snapshotScheduleWorkflow } from './snapshot-schedule.workflow';

@@ -74,6 +74,15 @@ export interface RestoreWorkflowInput {
   mode: 'staging' | 'in-place';
 }
 
+/** Promote a staging restore: swap the staged tenant in. `restoreId` is the staging restore's request id. */
+export interface PromoteWorkflowInput {
+  requestId: string;
+  tenantId: string;
+  restoreId: string;
+  /** the principal who asked, recorded on the staging schema's end */
+  requestedBy: string;
+}
+
 export interface SnapshotWorkflowInput {
   requestId: string;
   tenantId: string;

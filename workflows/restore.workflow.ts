@@ -1,6 +1,6 @@
 import { continueAsNew, proxyActivities } from '@temporalio/workflow';
 import type { RestoreActivities } from '../src/restore/restore.activities';
-import { NON_RETRYABLE, RestoreWorkflowInput, SnapshotWorkflowInput, WalArchiverInput } from './messages';
+import { NON_RETRYABLE, PromoteWorkflowInput, RestoreWorkflowInput, SnapshotWorkflowInput, WalArchiverInput } from './messages';
 import { markRequest, recordFailure } from './request-outcome';
 
 /** Snapshots heartbeat as their export goes; a retry takes the snapshot again. */
@@ -15,7 +15,7 @@ const { takeSnapshot } = proxyActivities<RestoreActivities>({
  * is noticed within the heartbeat timeout; a retry rebuilds the staging
  * schema from scratch.
  */
-const { restoreTenant } = proxyActivities<RestoreActivities>({
+const { restoreTenant, promoteRestore } = proxyActivities<RestoreActivities>({
   startToCloseTimeout: '6 hours',
   heartbeatTimeout: '30 seconds',
   retry: { maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
@@ -50,6 +50,11 @@ async function asRequest<T>(requestId: string, run: () => Promise<T>): Promise<T
 /** Restore one tenant to a time or an LSN, into staging or in place. */
 export async function restoreWorkflow(input: RestoreWorkflowInput) {
   return asRequest(input.requestId, () => restoreTenant(input));
+}
+
+/** Promote a staging restore: its staged rows swapped in, as an in-place restore would have. */
+export async function promoteRestoreWorkflow(input: PromoteWorkflowInput) {
+  return asRequest(input.requestId, () => promoteRestore(input));
 }
 
 /** Take one tenant snapshot (an export plus its visibility) for later restores. */

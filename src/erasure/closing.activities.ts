@@ -7,6 +7,7 @@ import type { IssuedReceipt, ReceiptContent } from '../receipts/receipt.types';
 import { ReceiptsService } from '../receipts/receipts.service';
 import { ArchiveShredResult, shreddedArchiveRemains, shredTenantArchive, subjectArchiveRemains } from '../restore/archive-shredding';
 import { parseDurationMs } from '../restore/pitr-window';
+import { eraseInStagings, stagingRemains } from '../restore/staging-lifecycle';
 import { deletePrefix, listKeys } from '../s3/prefix';
 import type { PurgeResult } from './erasure.activities';
 import { erasureReceiptContent, ReceiptFacts } from './erasure-receipt';
@@ -15,8 +16,11 @@ import type { Verification } from './verify';
 export interface ClosingDependencies {
   config: Config;
   s3: S3Client;
-  /** the catalog: the restore archive's index (snapshots, WAL segments) */
+  /** the application database: restore staging schemas live there */
+  appPool: Pool;
+  /** the catalog: the restore archive's index (snapshots, WAL segments, staging schemas) */
   catalogPool: Pool;
+  subjectHashSecret: string | Buffer;
   receipts: ReceiptsService;
   loadDataMap(): Promise<DataMap>;
 }
@@ -36,18 +40,20 @@ export function createClosingActivities(deps: ClosingDependencies) {
     },
 
     /**
-     * The tenant's restore archive. A tenant erasure shreds every snapshot and
-     * WAL segment; a subject erasure keeps them (the tenant's restore points)
-     * and relies on restores erasing the subject again. Returns what the
-     * receipt states about both.
+     * The tenant's restore archive and staging restores. A tenant erasure
+     * shreds every snapshot and WAL segment and drops every staging schema;
+     * a subject erasure keeps the archive (the tenant's restore points, and
+     * restores erase the subject again) and erases the subject in every
+     * staged schema now. Returns what the receipt states about them.
      */
     async shredRestoreArchive(input: { tenantId: string; wholeTenant: boolean }): Promise<{ remains: ReceiptContent['remains']; shredded?: ArchiveShredResult }> {
+      const staging = await eraseInStagings(deps, await deps.loadDataMap(), input);
       if (!input.wholeTenant) {
         const window = deps.config.PITR_WINDOW;
-        return { remains: subjectArchiveRemains(new Date(Date.now() + parseDurationMs(window)!), window) };
+        return { remains: [...subjectArchiveRemains(new Date(Date.now() + parseDurationMs(window)!), window), stagingRemains(staging, false)] };
       }
       const shredded = await shredTenantArchive({ catalogPool: deps.catalogPool, s3: deps.s3, bucket: deps.config.S3_EXPORT_BUCKET }, input.tenantId);
-      return { remains: shreddedArchiveRemains(shredded), shredded };
+      return { remains: [...shreddedArchiveRemains(shredded), stagingRemains(staging, true)], shredded };
     },
 
     /** Idempotent: the receipt service answers a repeat for the same request with the first receipt. */

@@ -9,6 +9,7 @@ import { ErasureCatalog, LegalHold, Tombstone } from './erasure.catalog';
 import { BatchProgress, PurgeCursor, PurgeTarget, StepAction, StepCount, SubjectSelector } from './erasure.types';
 import { countExpired, ExpiredRows } from './retention';
 import { runPurge } from './purge';
+import { waitForSwaps } from '../restore/swap-guard';
 import { normalizeTenantId, PurgeSession } from './purge-session';
 import { Verification, verifyPurge } from './verify';
 
@@ -134,6 +135,8 @@ export function createErasureActivities(deps: ErasureActivityDependencies) {
       const values = scopeValues(s.plan, { ...s.sources(recorded), hashKey: s.plan.needsHashKey ? await catalog.hashKey(s.tenantId) : undefined });
       const ctx = context();
       const previous = ctx?.info.heartbeatDetails as PurgeHeartbeat | undefined;
+      // The tombstone is recorded: an in-place restore swapping this tenant in now commits first, and is purged with the rest.
+      if (input.target.kind !== 'retention') await waitForSwaps(deps.appPool, s.tenantId);
       const cursor = await runPurge(deps.appPool, s.plan, values, {
         tuning: deps.tuning,
         resume: previous?.cursor,

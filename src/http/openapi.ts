@@ -13,6 +13,7 @@ const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 const PATH_PARAMETERS: Record<string, { schema: Record<string, unknown>; description: string }> = {
   id: { schema: { type: 'string', format: 'uuid' }, description: 'a request id' },
   receiptId: { schema: { type: 'string', format: 'uuid' }, description: 'a receipt id' },
+  restoreId: { schema: { type: 'string', format: 'uuid' }, description: "a restore's id (the id of its restore request)" },
   tenantId: {
     schema: { type: 'string', pattern: TENANT_ID_PATTERN },
     description: "a tenant id, of the type of the tenants table's key (uuid, bigint or text)",

@@ -25,7 +25,7 @@ export const RECEIPT_FORMAT_VERSION = 1;
 export const RECEIPT_KINDS = ['erasure', 'retention'] as const;
 export const ERASURE_METHODS = ['delete', 'anonymize', 'cryptographic-erase'] as const;
 /** What can outlive an erasure for a while, and what we did about each. */
-export const REMAINDER_KINDS = ['dead-tuples', 'wal', 'wal-archive', 'snapshots', 'backups', 'exports'] as const;
+export const REMAINDER_KINDS = ['dead-tuples', 'wal', 'wal-archive', 'snapshots', 'backups', 'exports', 'restore-staging'] as const;
 export const REMAINDER_STATUSES = ['shredded', 'retained', 'expires'] as const;
 
 const isoTime = z.iso.datetime({ offset: true });

@@ -11,6 +11,9 @@ import { ArchiverHeartbeat, ArchiveWalInput, runArchiverActivity } from './archi
 import { RestoreResult, RestoreStage, runRestore } from './run-restore';
 import { RestoreTarget } from './restore-target';
 import { takeTenantSnapshot, TenantSnapshot } from './tenant-snapshot';
+import { expireStagings, promoteStaging, PromoteResult } from './staging-lifecycle';
+import { logger } from '../logger';
+import type { PromoteWorkflowInput } from '../../workflows/messages';
 
 export interface RestoreActivityDependencies {
   config: Config;
@@ -76,6 +79,8 @@ export function createRestoreActivities(deps: RestoreActivityDependencies) {
 
     restoreTenant: activity(async (input: RestoreActivityInput): Promise<RestoreResult> => {
       const map = await deps.loadDataMap();
+      // Every restore sweeps expired staging schemas first, so they go even where no snapshot schedule runs.
+      await expireStagings(deps, new Date()).catch((error: unknown) => logger.warn({ err: error }, 'expiring restore staging schemas failed; the next restore retries'));
       const ctx = currentActivity();
       let current: RestoreStage | 'start' = 'start';
       // Stages can follow each other within milliseconds: each is recorded after the one before, never overtaking it.
@@ -92,6 +97,13 @@ export function createRestoreActivities(deps: RestoreActivityDependencies) {
       } finally {
         clearInterval(ticker);
       }
+    }),
+
+    /** Swaps a staged restore in (staging-lifecycle.ts); a retry after the swap committed answers with the recorded outcome. */
+    promoteRestore: activity(async (input: PromoteWorkflowInput): Promise<PromoteResult> => {
+      const map = await deps.loadDataMap();
+      const tenantId = normalizeTenantId(map, input.tenantId);
+      return promoteStaging(deps, map, { restoreId: input.restoreId, tenantId, requestId: input.requestId, by: input.requestedBy });
     }),
 
     /**

@@ -4,7 +4,7 @@ import { Pool, escapeIdentifier as q } from 'pg';
 import { Config } from '../config';
 import { DataMap } from '../datamap/datamap.types';
 import { normalizeTenantId } from '../erasure/purge-session';
-import { badInput, conflict } from '../errors';
+import { badInput } from '../errors';
 import { ReplayTransaction } from './archive-reader';
 import { WalArchiver } from './archiver';
 import { checkStaging } from './checks';
@@ -15,8 +15,11 @@ import { resolveTarget, RestoreTarget, timeToMicros } from './restore-target';
 import { readArchive, SnapshotChoice, snapshotCandidates } from './snapshot-choice';
 import { assertPitrCapable, createStagingSchema, loadSnapshot, restoredTables, stagingSchemaName } from './staging';
 import { swapInPlace, SwapResult } from './swap';
+import { refuseErasedTenant } from './swap-guard';
 import { restoreStepLogger, RestoreStepLog } from './restore-steps';
 import { TenantSnapshot } from './tenant-snapshot';
+import { StagingRegistry } from './staging-registry';
+import { parseDurationMs } from './pitr-window';
 import { workerMetrics } from '../metrics/worker-metrics';
 
 export type RestoreMode = 'staging' | 'in-place';
@@ -43,7 +46,7 @@ export interface RestoreRequest {
 export type RestoreResult = {
   tenantId: string;
   mode: RestoreMode;
-  /** the staging schema in the application database; kept after an in-place swap too, for inspection */
+  /** the staging schema in the application database: kept for staging (until promoted, dropped or expired), dropped after an in-place swap */
   schema: string;
   snapshotId: string;
   snapshotLsn: string;
@@ -87,6 +90,9 @@ export async function runRestore(
   const target = resolveTarget(request.target);
   await refuseFutureTarget(deps.appPool, request.target);
   const schema = stagingSchemaName(request.restoreId);
+  const registry = new StagingRegistry(deps.catalogPool);
+  // Registered before it holds a row: expiry and erasures find it even if this restore dies midway.
+  await registry.register({ restoreId: request.restoreId, tenantId, schema, ttlMs: parseDurationMs(deps.config.RESTORE_STAGING_TTL)! });
 
   onStage('archive');
   const candidates = await snapshotCandidates(deps.catalogPool, tenantId, target);
@@ -112,20 +118,32 @@ export async function runRestore(
   step('replay', { transactions: applied, changes: replay.reduce((n, r) => n + r.tx.changes.length, 0) });
 
   onStage('erase');
-  const erasedSubjects = await eraseTombstonedSubjects(deps, map, schema, tenantId);
+  let erasedSubjects = await eraseTombstonedSubjects(deps, map, schema, tenantId);
   step('erase', { subjects: erasedSubjects });
 
   onStage('check');
-  const rows = await checkStaging(deps.appPool, map, schema, tenantId);
+  let rows = await checkStaging(deps.appPool, map, schema, tenantId);
   step('check');
+  await registry.staged(request.restoreId, { rows, snapshotId: snapshot.id, appliedTransactions: applied });
+  // A subject erasure that ended while this schema was loading saw it as `loading` and left it to us:
+  // once it is `staged`, erasures erase in it themselves, so one more look covers the gap.
+  const late = await eraseTombstonedSubjects(deps, map, schema, tenantId);
+  if (late > 0) {
+    erasedSubjects += late;
+    rows = await checkStaging(deps.appPool, map, schema, tenantId);
+    await registry.recount(request.restoreId, rows);
+  }
 
   let swap: SwapResult | null = null;
   if (request.mode === 'in-place') {
     onStage('swap');
     // Checked again right before acting: an erasure may have started meanwhile.
     await refuseErasedTenant(deps.catalogPool, tenantId);
-    swap = await swapInPlace(deps.appPool, map, schema, tenantId);
+    swap = await swapInPlace(deps, map, schema, tenantId);
     step('swap', swap);
+    // The staging schema now equals the live rows: a second copy of the tenant has no use left.
+    await registry.ended(request.restoreId, 'promoted', 'in-place restore');
+    await dropStaging(deps.appPool, schema);
   }
   return {
     tenantId, mode: request.mode, schema, snapshotId: snapshot.id, snapshotLsn: snapshot.lsn,
@@ -156,13 +174,6 @@ function settle(promise: Promise<void>): Promise<{ ok: true } | { error: unknown
 export async function dropStaging(appPool: Pool, schema: string): Promise<void> {
   if (!/^restore_[a-z0-9]+$/.test(schema)) throw badInput('invalid_staging_schema', `${schema} is not a restore staging schema`);
   await appPool.query(`DROP SCHEMA IF EXISTS ${q(schema)} CASCADE`);
-}
-
-async function refuseErasedTenant(catalogPool: Pool, tenantId: string): Promise<void> {
-  const { rows } = await catalogPool.query<{ created_at: Date }>('SELECT created_at FROM tombstones WHERE tenant_id = $1 AND subject_hash IS NULL', [tenantId]);
-  if (rows.length) {
-    throw conflict('tenant_erased', `Tenant ${tenantId} was erased on ${rows[0].created_at.toISOString()}; its data must not come back, so it cannot be restored.`);
-  }
 }
 
 async function refuseFutureTarget(appPool: Pool, target: RestoreTarget): Promise<void> {

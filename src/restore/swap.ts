@@ -1,8 +1,10 @@
-import { DatabaseError, Pool, PoolClient, escapeIdentifier as q } from 'pg';
+import { DatabaseError, PoolClient, escapeIdentifier as q } from 'pg';
 import { DataMap, TableEntry, sameTable } from '../datamap/datamap.types';
 import { withTenantTransaction } from '../db/pool';
 import { logger } from '../logger';
+import { ReeraseDependencies } from './reerase';
 import { restoredTables, stagedTable } from './staging';
+import { guardSwap } from './swap-guard';
 import { DiffRow, diffQuery, keyColumns, keyedStatements } from './swap-diff';
 
 const live = (t: TableEntry) => `${q(t.schema)}.${q(t.name)}`;
@@ -29,7 +31,9 @@ export function swapOrder(map: DataMap): { tenantsTable: TableEntry | undefined;
 const CLASHES = new Set(['23505', '23503', '23P01']);
 
 /**
- * Makes the tenant's live rows equal to the staged ones in one transaction,
+ * Makes the tenant's live rows equal to the staged ones in one transaction
+ * that first takes the tenant's swap lock and reads its tombstones again
+ * (swap-guard.ts: an erasure racing the swap never loses),
  * under the tenant's RLS setting, so other tenants keep writing throughout
  * (only this tenant's rows are locked) and readers see either the old tenant
  * or the restored one. Explicit ids are written, so sequences are first
@@ -47,9 +51,10 @@ const CLASHES = new Set(['23505', '23503', '23P01']);
  * inserts parents first), as it does when most rows differ anyway or a
  * table has no primary key.
  */
-export async function swapInPlace(appPool: Pool, map: DataMap, schema: string, tenantId: string): Promise<SwapResult> {
+export async function swapInPlace(deps: ReeraseDependencies, map: DataMap, schema: string, tenantId: string): Promise<SwapResult> {
   const order = swapOrder(map);
-  return withTenantTransaction(appPool, tenantId, async (client) => {
+  return withTenantTransaction(deps.appPool, tenantId, async (client) => {
+    await guardSwap(client, deps, map, schema, tenantId);
     await advanceSequences(client, order.parentsFirst, schema);
     // Rows of a table without a primary key cannot be matched one to one.
     if (order.parentsFirst.some((t) => t.primaryKey.length === 0)) return { by: 'whole tenant', rows: await swapWhole(client, map, order, schema, tenantId) };

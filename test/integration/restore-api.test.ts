@@ -74,6 +74,45 @@ describe('restore through the API, Temporal and the CLI', () => {
     expect(noTarget.status).toBe(400);
   });
 
+  it('lists, promotes and drops staging restores; wrong ids answer 400/404, wrong states 409', async () => {
+    const at = (await admin.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn;
+    const expected = await users();
+    const stage = async () => {
+      const created = await call('POST', `/v1/tenants/${tenantId}/restores`, operator, { target: { lsn: at }, mode: 'staging' });
+      const done = await finished(created.body.id as string);
+      expect(done.status).toBe('succeeded');
+      return { id: done.id, schema: (done.result as { schema: string }).schema };
+    };
+    const first = await stage();
+    const second = await stage();
+    await admin.query(`UPDATE users SET full_name = 'after the target' WHERE tenant_id = $1`, [tenantId]);
+
+    const listed = await call('GET', `/v1/tenants/${tenantId}/restores`, operator);
+    expect(listed.status).toBe(200);
+    const rows = listed.body as unknown as Array<{ restoreId: string; state: string; schema: string }>;
+    expect(rows.slice(0, 2).map((r) => [r.restoreId, r.state, r.schema])).toEqual([[second.id, 'staged', second.schema], [first.id, 'staged', first.schema]]);
+
+    const base = `/v1/tenants/${tenantId}/restores`;
+    expect((await call('POST', `${base}/not-a-uuid/promote`, operator)).body.code).toBe('invalid_restore_id');
+    expect((await call('POST', `${base}/00000000-0000-4000-8000-000000000000/promote`, operator)).status).toBe(404);
+    const otherTenant = service.demo.tenants[1].id;
+    expect((await call('POST', `/v1/tenants/${otherTenant}/restores/${first.id}/promote`, operator)).status).toBe(404);
+    expect((await call('DELETE', `${base}/${first.id}`, await service.api.token('auditor'))).status).toBe(403);
+
+    const promote = await call('POST', `${base}/${first.id}/promote`, operator);
+    expect(promote.status).toBe(202);
+    expect(promote.body).toMatchObject({ kind: 'restore', tenantId });
+    const promoted = await finished(promote.body.id as string);
+    expect(promoted.error).toBeNull();
+    expect(await users()).toEqual(expected);
+    expect((await call('POST', `${base}/${first.id}/promote`, operator)).body.code).toBe('restore_promoted');
+
+    const dropped = await call('DELETE', `${base}/${second.id}`, operator);
+    expect([dropped.status, dropped.body.state]).toEqual([200, 'dropped']);
+    expect((await admin.query('SELECT 1 FROM pg_namespace WHERE nspname = ANY ($1)', [[first.schema, second.schema]])).rowCount).toBe(0);
+    expect((await call('POST', `${base}/${second.id}/promote`, operator)).body.code).toBe('restore_dropped');
+  }, 180_000);
+
   /** The built CLI, run asynchronously: the API and worker it talks to live in this process and must keep running. */
   const cliAsync = (args: string[]) => new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
     execFile(process.execPath, [join(PROJECT_ROOT, 'bin', 'compliance-ops.js'), ...args], {
@@ -87,6 +126,12 @@ describe('restore through the API, Temporal and the CLI', () => {
     expect(out.status).toBe(0);
     const schema = /schema (restore_[a-z0-9]+)/.exec(out.stdout)![1];
     expect(await users(schema)).toEqual(await users());
+    const restoreId = /restore ([0-9a-f-]{36}):/.exec(out.stdout)![1];
+    expect(out.stdout).toContain(`compliance-ops restore promote ${tenantId} ${restoreId}`);
+    const list = await cliAsync(['restore', 'list', tenantId]);
+    expect(list.stdout).toMatch(new RegExp(`${restoreId}\\s+staged\\s+${schema}`));
+    const drop = await cliAsync(['restore', 'drop', tenantId, restoreId]);
+    expect([drop.status, drop.stdout]).toEqual([0, `restore ${restoreId}: ${schema} dropped\n`]);
     const bad = await cliAsync(['restore', tenantId, '--to', 'last tuesday']);
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toContain('--to takes an LSN');

@@ -62,6 +62,16 @@ describe('the restore archive when a tenant or a subject is erased', () => {
     return rows[0];
   };
 
+  /** A staging restore of the tenant as it is now, through the API: its schema. */
+  async function stagedSchema(tenantId: string): Promise<string> {
+    const { rows } = await admin.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+    const done = await succeeded(await call('POST', `/v1/tenants/${tenantId}/restores`, { target: { lsn: rows[0].lsn }, mode: 'staging' }));
+    return (done.result as { schema: string }).schema;
+  }
+  const schemaExists = async (schema: string) => (await admin.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])).rowCount === 1;
+  const stagedEmails = async (schema: string, tenantId: string) =>
+    (await admin.query<{ email: string }>(`SELECT email FROM ${q(schema)}.users WHERE tenant_id = $1`, [tenantId])).rows.map((r) => r.email);
+
   /** A snapshot through the API, then a change of every kind, archived. */
   async function archiveOf(tenantId: string): Promise<void> {
     await succeeded(await call('POST', `/v1/tenants/${tenantId}/snapshots`, {}));
@@ -79,8 +89,15 @@ describe('the restore archive when a tenant or a subject is erased', () => {
     expect(snapshotObjects).toBeGreaterThan(2);
     expect(segmentObjects).toBeGreaterThan(0);
     const keptBefore = { rows: await catalogRows(kept), snapshots: await objects(snapshotsPrefixOfTenant(kept)), wal: await objects(walPrefixOfTenant(kept)) };
+    const staged = await stagedSchema(erased);
 
     const done = await succeeded(await call('POST', `/v1/tenants/${erased}/erasures`, { reason: 'customer off-boarding, archive test' }));
+
+    // The staging restore was a copy of the tenant: dropped, and the receipt says so.
+    expect(await schemaExists(staged)).toBe(false);
+    expect(await receiptRemains(done.receiptId!)).toEqual(expect.arrayContaining([
+      expect.objectContaining({ what: 'restore-staging', status: 'shredded', objects: 1 }),
+    ]));
 
     expect(await objects(snapshotsPrefixOfTenant(erased))).toEqual([]);
     expect(await objects(walPrefixOfTenant(erased))).toEqual([]);
@@ -104,12 +121,19 @@ describe('the restore archive when a tenant or a subject is erased', () => {
     const usersBefore = Number((await admin.query('SELECT count(*) AS n FROM users WHERE tenant_id = $1', [tenantId])).rows[0].n);
     const { rows: lsn } = await admin.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
     const archiveBefore = await catalogRows(tenantId);
+    const stagedBefore = await stagedSchema(tenantId);
+    expect(await stagedEmails(stagedBefore, tenantId)).toContain(email);
 
     const done = await succeeded(await call('POST', `/v1/tenants/${tenantId}/erasures`, { reason: 'Art. 17 request, archive test', subject: { column: 'email', value: email } }));
+
+    // A staging restore taken before the erasure no longer holds the subject either.
+    expect(await stagedEmails(stagedBefore, tenantId)).not.toContain(email);
+    expect((await stagedEmails(stagedBefore, tenantId)).length).toBe(usersBefore - 1);
 
     expect(await catalogRows(tenantId)).toEqual(archiveBefore);
     expect((await objects(snapshotsPrefixOfTenant(tenantId))).length).toBeGreaterThan(2);
     const remains = await receiptRemains(done.receiptId!);
+    expect(remains.find((r) => r.what === 'restore-staging')).toMatchObject({ status: 'shredded', objects: 1, reason: expect.stringContaining('erased again') });
     for (const what of ['snapshots', 'wal-archive']) {
       expect(remains.find((r) => r.what === what)).toMatchObject({
         status: 'expires', until: expect.stringContaining(`PITR window (${config.PITR_WINDOW})`), reason: expect.stringContaining('erases the subject again'),
