@@ -1,6 +1,7 @@
-import { isCancellation, proxyActivities } from '@temporalio/workflow';
+import { isCancellation, patched, proxyActivities } from '@temporalio/workflow';
 import type { PruneResult } from '../src/restore/archive-retention';
 import type { RestoreActivities } from '../src/restore/restore.activities';
+import type { CompactionResult } from '../src/restore/segment-compaction';
 import type { SnapshotScheduleActivities } from '../src/restore/snapshot-schedule.activities';
 import { NON_RETRYABLE, SnapshotScheduleInput } from './messages';
 import { describeFailure, finishTenantRun, markRequest, recordFailure } from './request-outcome';
@@ -16,6 +17,17 @@ const { takeSnapshot } = proxyActivities<RestoreActivities>({
   retry: { maximumAttempts: 3, nonRetryableErrorTypes: [...NON_RETRYABLE, 'tenant_erased'] },
 });
 
+/**
+ * WAL segment compaction reads and rewrites segments: it heartbeats after
+ * every run of them and starts no tenant after half an hour (the rest wait
+ * for the next window), so an hour bounds an attempt.
+ */
+const { compactArchive } = proxyActivities<SnapshotScheduleActivities>({
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '5 minutes',
+  retry: { maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
 /** Snapshots taken at once: each holds a connection and an exported snapshot on the application database. */
 const SNAPSHOTS_AT_ONCE = 2;
 
@@ -27,12 +39,15 @@ export type SnapshotScheduleResult = {
   skipped: Array<{ tenantId: string; reason: string }>;
   failed: Array<{ tenantId: string; code: string; message: string }>;
   pruned: PruneResult;
+  /** absent in runs that started before compaction was part of the schedule */
+  compacted?: CompactionResult;
 };
 
 /**
  * One window of the snapshot schedule: a snapshot of every live tenant, a
  * few at a time, each under an id derived from tenant and window (so a
- * repeat writes the same snapshot), then PITR window retention. A tenant
+ * repeat writes the same snapshot), then PITR window retention, then WAL
+ * segment compaction of what retention kept. A tenant
  * that fails does not stop the others; it fails the run, after retention ran.
  */
 export async function snapshotScheduleWorkflow(input: SnapshotScheduleInput): Promise<SnapshotScheduleResult> {
@@ -68,6 +83,11 @@ export async function snapshotScheduleWorkflow(input: SnapshotScheduleInput): Pr
 
     await markRequest(input.requestId, 'running', { progress: { stage: 'pruning', percent: 90 } });
     result.pruned = await pruneArchive();
+    // Runs that started before compaction existed replay without it.
+    if (patched('compact-wal-segments')) {
+      await markRequest(input.requestId, 'running', { progress: { stage: 'compacting', percent: 95 } });
+      result.compacted = await compactArchive();
+    }
     const failed = result.failed.map((f) => ({ tenantId: f.tenantId, detail: f.message }));
     return await finishTenantRun(input.requestId, result, tenants.length, failed, 'tenant snapshot');
   } catch (error) {

@@ -37,6 +37,12 @@ export class WorkerMetrics {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
     registers: [processRegistry()],
   });
+  private readonly compaction = new Counter({
+    name: 'compliance_ops_wal_compaction_segments_total',
+    help: 'WAL segments compaction replaced (merged), wrote in their place (written), and objects it deleted once their grace period was over (deleted)',
+    labelNames: ['action'] as const,
+    registers: [processRegistry()],
+  });
   private readonly activityFailures = new Counter({
     name: 'compliance_ops_activity_failures_total',
     help: 'Activity attempts that failed, by activity type and reason (cancelled, non_retryable, failed)',
@@ -63,6 +69,12 @@ export class WorkerMetrics {
 
   replayedRows(rows: number): void {
     this.rows.inc({ capability: 'restore', action: 'replayed' }, rows);
+  }
+
+  compactedSegments(result: { inputSegments: number; mergedSegments: number; objectsDeleted: number }): void {
+    this.compaction.inc({ action: 'merged' }, result.inputSegments);
+    this.compaction.inc({ action: 'written' }, result.mergedSegments);
+    this.compaction.inc({ action: 'deleted' }, result.objectsDeleted);
   }
 
   activityFailed(activityType: string, reason: ActivityFailureReason): void {

@@ -6,6 +6,7 @@
  *   tenants/<tenant>/exports/<request>/      exports (src/export/layout.ts)
  *   tenants/<tenant>/snapshots/<snapshot>/   tenant snapshots: an export's files, written here instead
  *   tenants/<tenant>/wal/<first>-<last>.seg  WAL segments (src/restore/segment-store.ts)
+ *   tenants/<tenant>/wal/<first>-<last>.<digest>.seg  merged by compaction (src/restore/segment-compaction.ts)
  *
  * Tenant ids are URI-encoded, as in the export layout, so no id can name a
  * path outside its own prefix.

@@ -18,6 +18,8 @@ export type PruneResult = {
   segmentsDeleted: number;
   /** tenants whose anchor snapshot (the one a restore to the window start loads) was kept */
   anchoredTenants: number;
+  /** restore staging schemas dropped after RESTORE_STAGING_TTL (by the scheduled run) */
+  stagingsExpired?: number;
 };
 
 interface Anchor {

@@ -1,8 +1,9 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import { Pool } from 'pg';
+import { Pool, PoolClient } from 'pg';
 import type { ReceiptContent } from '../receipts/receipt.types';
 import { deletePrefix, listKeys } from '../s3/prefix';
 import { snapshotsPrefixOfTenant, walPrefixOfTenant } from './archive-layout';
+import { withArchiveTenantLock } from './archive-tenant-lock';
 
 export interface ArchiveShreddingDependencies {
   catalogPool: Pool;
@@ -27,11 +28,20 @@ export type ArchiveShredResult = {
  * snapshot row's own prefix (snapshots taken before they had their folder
  * lived under `exports/`). Idempotent: a repeat finds nothing and says 0.
  * The table-wide segments (`*`: TRUNCATEs) name no tenant's rows and stay.
+ * Under the tenant's archive lock, so a segment compaction of the tenant
+ * finishes first (or starts after), and cannot write a merged object into
+ * the folder once it has been emptied. Compacted objects waiting for their
+ * grace period lie in the same folder: they go with it, and so do their
+ * rows in wal_segment_deletes.
  */
 export async function shredTenantArchive(deps: ArchiveShreddingDependencies, tenantId: string): Promise<ArchiveShredResult> {
-  const { rows: snapshots } = await deps.catalogPool.query<{ bucket: string; prefix: string }>(
+  return withArchiveTenantLock(deps.catalogPool, tenantId, (catalog) => shred({ ...deps, catalog }, tenantId));
+}
+
+async function shred(deps: ArchiveShreddingDependencies & { catalog: PoolClient }, tenantId: string): Promise<ArchiveShredResult> {
+  const { rows: snapshots } = await deps.catalog.query<{ bucket: string; prefix: string }>(
     'SELECT bucket, prefix FROM restore_snapshots WHERE tenant_id = $1', [tenantId]);
-  const { rows: segments } = await deps.catalogPool.query<{ n: number }>(
+  const { rows: segments } = await deps.catalog.query<{ n: number }>(
     'SELECT count(*)::int AS n FROM wal_segments WHERE tenant_id = $1', [tenantId]);
 
   const folder = { bucket: deps.bucket, prefix: snapshotsPrefixOfTenant(tenantId) };
@@ -45,8 +55,9 @@ export async function shredTenantArchive(deps: ArchiveShreddingDependencies, ten
   const segmentObjects = (await listKeys(deps.s3, deps.bucket, walPrefix)).length;
   await deletePrefix(deps.s3, deps.bucket, walPrefix);
 
-  await deps.catalogPool.query('DELETE FROM restore_snapshots WHERE tenant_id = $1', [tenantId]);
-  await deps.catalogPool.query('DELETE FROM wal_segments WHERE tenant_id = $1', [tenantId]);
+  await deps.catalog.query('DELETE FROM restore_snapshots WHERE tenant_id = $1', [tenantId]);
+  await deps.catalog.query('DELETE FROM wal_segments WHERE tenant_id = $1', [tenantId]);
+  await deps.catalog.query('DELETE FROM wal_segment_deletes WHERE tenant_id = $1', [tenantId]);
   return { snapshots: snapshots.length, segments: segments[0].n, snapshotObjects, segmentObjects };
 }
 

@@ -5,10 +5,14 @@ import { Config, loadConfig } from '../config';
 import { DatamapService } from '../datamap/datamap.service';
 import { AppDatabase } from '../db/databases';
 import { createPool } from '../db/pool';
+import { kmsKeyring } from '../kms/keyring';
+import { createS3Client } from '../s3/s3';
 import { localEndpoints } from '../stack/endpoints';
 import { ensureArchiveSource } from './archiver-source';
 import { ArchiverStatus, readArchiverStatus } from './archiver-status';
+import { parseDurationMs } from './pitr-window';
 import { archiveNamesFor } from './restore.activities';
+import { compactArchive, COMPACTION_DEFAULTS, CompactionResult, MergedSegment } from './segment-compaction';
 import { clientDataConverter } from '../temporal/data-converter';
 
 /**
@@ -57,7 +61,57 @@ export function archiverCommand(): Command {
     .action(async (options: { databaseUrl?: string }) => {
       process.stdout.write(`${await setupArchiveSource(options.databaseUrl ?? localEndpoints().demoAdminUrl, loadConfig())}\n`);
     });
+  archiver.command('compact').description('merge runs of small WAL segments into larger ones now (the snapshot schedule also does it after retention)')
+    // The scheduled run's defaults.
+    .option('--settle <duration>', 'only segments indexed longer ago than this (0 for all)', `${COMPACTION_DEFAULTS.settleMs / 60_000}m`)
+    .option('--grace <duration>', 'keep the merged inputs this long for restores already reading them (0: delete now)', `${COMPACTION_DEFAULTS.graceMs / 3_600_000}h`)
+    .option('--tenant <id...>', 'only these tenants (`*` for the table-wide segments)')
+    .option('--json', 'machine-readable output')
+    .action(async (options: { settle: string; grace: string; tenant?: string[]; json?: boolean }) => {
+      const config = loadConfig();
+      const catalogPool = createPool(config.CATALOG_DATABASE_URL, 2);
+      const s3 = createS3Client(config);
+      try {
+        const merged: MergedSegment[] = [];
+        const result = await compactArchive(
+          { catalogPool, s3, bucket: config.S3_EXPORT_BUCKET, sseKmsKeyId: config.S3_SSE_KMS_KEY_ID, keyring: kmsKeyring(config, config.KMS_EXPORT_KEY_ARN) },
+          {
+            settleMs: durationOption('--settle', options.settle), graceMs: durationOption('--grace', options.grace), tenantIds: options.tenant,
+            budgetMs: Number.POSITIVE_INFINITY,
+            onMerged: (m) => (options.json ? merged.push(m) : process.stdout.write(formatMerged(m))),
+          },
+        );
+        process.stdout.write(options.json ? `${JSON.stringify({ ...result, merged }, null, 2)}\n` : formatCompaction(result));
+        process.exitCode = result.failedTenants.length > 0 ? 1 : 0;
+      } finally {
+        s3.destroy();
+        await catalogPool.end();
+      }
+    });
   return archiver;
+}
+
+/** `0`, or a duration such as 10m, 6h, 2d. */
+function durationOption(name: string, text: string): number {
+  if (text.trim() === '0') return 0;
+  const ms = parseDurationMs(text);
+  if (ms === null) throw new Error(`${name} ${JSON.stringify(text)}: expected 0 or a duration such as 10m, 6h or 2d`);
+  return ms;
+}
+
+/** One line per committed merge, as it happens. */
+export function formatMerged(m: MergedSegment): string {
+  return `merged   ${m.tenantId}  ${m.inputs} segments → ${m.objectKey}  (${m.transactions} transactions, ${m.changes} changes, LSN ${m.firstLsn} – ${m.lastLsn})\n`;
+}
+
+export function formatCompaction(r: CompactionResult): string {
+  const lines = [
+    `compacted ${r.inputSegments} segments into ${r.mergedSegments} (${r.transactions} transactions, ${r.changes} changes) over ${r.tenants} tenant(s)`,
+    `deleted   ${r.objectsDeleted} object(s) past their grace period${r.abandoned > 0 ? `; ${r.abandoned} merge(s) abandoned (inputs deleted meanwhile)` : ''}`,
+    ...r.failedTenants.map((f) => `FAILED    ${f.tenantId}: ${f.message}`),
+  ];
+  if (r.tenantsLeft > 0) lines.push(`left      ${r.tenantsLeft} tenant(s) for the next run`);
+  return `${lines.join('\n')}\n`;
 }
 
 const mib = (bytes: number | null) => (bytes === null ? 'unlimited' : `${(bytes / 1024 / 1024).toFixed(1)} MiB`);

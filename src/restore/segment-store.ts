@@ -1,4 +1,5 @@
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gunzip as gunzipCallback, gzipSync } from 'node:zlib';
 import { Readable } from 'node:stream';
@@ -33,9 +34,20 @@ export function segmentKey(segment: Segment): string {
   return `${walPrefixOfTenant(segment.tenantId)}${lsnKey(parseLsn(first))}-${lsnKey(parseLsn(last))}.seg`;
 }
 
-/** Gzipped JSON, envelope-encrypted, stored with SSE-KMS as well. Resolves once S3 has it. */
-export async function putSegment(env: SegmentStoreEnvironment, segment: Segment): Promise<string> {
-  const key = segmentKey(segment);
+/**
+ * `tenants/<t>/wal/<first>-<last>.<digest>.seg` for a segment compaction
+ * merged from the objects `inputKeys`: a rerun of the same merge writes the
+ * same key, and no merged key is ever a drained segment's key or another
+ * merge's (the digest names the inputs), so writing one never overwrites an
+ * object a catalog row or a restore still uses.
+ */
+export function mergedSegmentKey(segment: Segment, inputKeys: string[]): string {
+  const digest = createHash('sha256').update([...inputKeys].sort().join('\n')).digest('hex').slice(0, 16);
+  return segmentKey(segment).replace(/\.seg$/, `.${digest}.seg`);
+}
+
+/** Gzipped JSON, envelope-encrypted, stored with SSE-KMS as well, under `key` (default: segmentKey). Resolves once S3 has it. */
+export async function putSegment(env: SegmentStoreEnvironment, segment: Segment, key = segmentKey(segment)): Promise<string> {
   const body = await encryptBuffer(env.keyring, segmentEncryptionContext(segment.tenantId), gzipSync(Buffer.from(JSON.stringify(segment))));
   await env.s3.send(
     new PutObjectCommand({ Bucket: env.bucket, Key: key, Body: body, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: env.sseKmsKeyId }),

@@ -3,9 +3,14 @@ import { Pool } from 'pg';
 import { Config } from '../config';
 import { DataMap } from '../datamap/datamap.types';
 import { uuidV5 } from '../demo/tenant-plan';
+import { currentActivity } from '../erasure/activity-context';
+import { kmsKeyring } from '../kms/keyring';
+import { workerMetrics } from '../metrics/worker-metrics';
 import { listTenantIds } from '../retention/retention.activities';
 import { pruneArchive, PruneResult } from './archive-retention';
 import { parseDurationMs } from './pitr-window';
+import { compactArchive, CompactionResult } from './segment-compaction';
+import { expireStagings } from './staging-lifecycle';
 
 export interface SnapshotScheduleDependencies {
   config: Config;
@@ -41,9 +46,24 @@ export function createSnapshotScheduleActivities(deps: SnapshotScheduleDependenc
       };
     },
 
-    /** PITR window retention, measured from now (see pruneArchive). Safe to repeat. */
+    /** PITR window retention, measured from now (see pruneArchive), and expired staging schemas. Safe to repeat. */
     async pruneArchive(): Promise<PruneResult> {
-      return pruneArchive(deps, { now: new Date(), windowMs: parseDurationMs(deps.config.PITR_WINDOW)! });
+      const now = new Date();
+      const pruned = await pruneArchive(deps, { now, windowMs: parseDurationMs(deps.config.PITR_WINDOW)! });
+      // Staging schemas past RESTORE_STAGING_TTL go on the same schedule (restores sweep them too).
+      return { ...pruned, stagingsExpired: (await expireStagings(deps, now)).length };
+    },
+
+    /** WAL segment compaction with its defaults (see segment-compaction.ts), heartbeating after every run of segments. Safe to repeat. */
+    async compactArchive(): Promise<CompactionResult> {
+      const { config } = deps;
+      const ctx = currentActivity();
+      const result = await compactArchive(
+        { catalogPool: deps.catalogPool, s3: deps.s3, bucket: config.S3_EXPORT_BUCKET, sseKmsKeyId: config.S3_SSE_KMS_KEY_ID, keyring: kmsKeyring(config, config.KMS_EXPORT_KEY_ARN) },
+        { onProgress: () => ctx?.heartbeat() },
+      );
+      workerMetrics().compactedSegments(result);
+      return result;
     },
   };
 }
