@@ -5,6 +5,7 @@ import { runBounded } from '../export/run-bounded';
 import { parseLsn } from './lsn';
 import { RestoreTarget } from './restore-target';
 import { getSegment } from './segment-store';
+import { joinParts, recordKey } from './transaction-parts';
 import { ALL_TENANTS, ArchivedTransaction, Relation } from './wal.types';
 
 export interface ReplayTransaction {
@@ -27,6 +28,7 @@ const PARALLEL_SEGMENTS = 8;
  * The tenant's archived transactions (and the table-wide ones) that may
  * follow a snapshot, in commit order, each once: a drain repeated after a
  * crash can have archived a transaction twice, recognisable by its commit LSN.
+ * A large transaction archived in parts comes back whole (transaction-parts.ts).
  * Within one transaction, table-wide changes (TRUNCATE) come first: the
  * usual pattern is truncate-then-reload.
  *
@@ -62,21 +64,32 @@ export async function readTenantTransactions(
     rows.map((row) => () => getSegment({ s3: deps.s3, bucket: row.bucket, keyring: deps.keyring }, row.object_key, row.tenant_id)),
     PARALLEL_SEGMENTS,
   );
-  const seen = new Set<string>();
-  const out: Array<ReplayTransaction & { wide: boolean }> = [];
+  const { rows: [archive] } = await deps.catalogPool.query<{ lsn: string | null }>('SELECT max(archived_lsn)::text AS lsn FROM wal_archives');
+  const archivedLsn = archive.lsn === null ? -1n : parseLsn(archive.lsn);
+  // Each record once per tenant (by commit LSN, and part), with the relations of the segments it came from.
+  const byTenant = new Map<string, Map<string, { tx: ArchivedTransaction; relations: Map<number, Relation> }>>();
   segments.forEach((segment, i) => {
     const tenant = rows[i].tenant_id;
     const relations = new Map(segment.relations.map((r) => [r.oid, r]));
-    for (const tx of segment.transactions) {
-      const id = `${tenant}@${tx.commitLsn}`;
-      if (seen.has(id)) continue;
-      seen.add(id);
-      out.push({ tx, relations, wide: tenant === ALL_TENANTS });
+    const records = byTenant.get(tenant) ?? new Map();
+    byTenant.set(tenant, records);
+    for (const tx of segment.transactions) if (!records.has(recordKey(tx))) records.set(recordKey(tx), { tx, relations });
+  });
+  const out: Array<ReplayTransaction & { wide: boolean }> = [];
+  for (const [tenant, records] of byTenant) {
+    const inOrder = [...records.values()].sort((a, b) => compareLsn(a.tx.commitLsn, b.tx.commitLsn) || (a.tx.part?.index ?? 0) - (b.tx.part?.index ?? 0));
+    // The parts of one transaction came from several segments: replay decodes each change with its relation, from any of them.
+    const relationsOf = new Map<string, Map<number, Relation>>();
+    for (const { tx, relations } of inOrder) relationsOf.set(tx.commitLsn, new Map([...(relationsOf.get(tx.commitLsn) ?? []), ...relations]));
+    for (const tx of joinParts(inOrder.map((r) => r.tx), (lsn) => parseLsn(lsn) <= archivedLsn)) {
+      out.push({ tx, relations: relationsOf.get(tx.commitLsn)!, wide: tenant === ALL_TENANTS });
     }
-  });
-  out.sort((a, b) => {
-    const d = parseLsn(a.tx.commitLsn) - parseLsn(b.tx.commitLsn);
-    return d !== 0n ? (d < 0n ? -1 : 1) : Number(b.wide) - Number(a.wide);
-  });
+  }
+  out.sort((a, b) => compareLsn(a.tx.commitLsn, b.tx.commitLsn) || Number(b.wide) - Number(a.wide));
   return out;
+}
+
+function compareLsn(a: string, b: string): number {
+  const d = parseLsn(a) - parseLsn(b);
+  return d < 0n ? -1 : d > 0n ? 1 : 0;
 }

@@ -25,13 +25,16 @@ export type ArchiverHeartbeat = DrainResult & {
 
 /**
  * The supervised archiver's body: ensure the source and slot, then drain,
- * heartbeat, pause, until `maxSeconds` pass or the activity is cancelled.
+ * heartbeat, pause, until `maxSeconds` pass or the activity is cancelled;
+ * meanwhile, once, compact the archive's settled segments (`compact`).
  * There is no state to resume but the slot itself: the slot is confirmed
  * only to what is durable, so a new attempt (after a crash, a deploy, a lost
  * worker) just drains again from it. The heartbeat carries the last
  * confirmed LSN so a retry can say where its predecessor got to.
  */
-export async function runArchiverActivity(archiver: WalArchiver, input: ArchiveWalInput, ctx: ActivityContextLike | undefined): Promise<ArchiverHeartbeat> {
+export async function runArchiverActivity(
+  archiver: WalArchiver, input: ArchiveWalInput, ctx: ActivityContextLike | undefined, options: { compact?: () => Promise<unknown> } = {},
+): Promise<ArchiverHeartbeat> {
   const previous = ctx?.info.heartbeatDetails as ArchiverHeartbeat | undefined;
   const started = Date.now();
   const finished = { transactions: 0, changes: 0 };
@@ -48,8 +51,12 @@ export async function runArchiverActivity(archiver: WalArchiver, input: ArchiveW
   // Between batches too: one peek of a huge transaction can outlast the heartbeat timeout,
   // and only a dead worker should look dead.
   const ticker = setInterval(() => ctx?.heartbeat(beat ?? { slot: archiver.names.slot, starting: true }), LIVENESS_HEARTBEAT_MS);
+  let compaction: Promise<unknown> | undefined;
   try {
     const ensured = await archiver.ensure();
+    // Once an attempt (about hourly), beside the drains: the last hour's small segments merged, so a
+    // restore later today reads a few objects, not one per drain (segment-compaction.ts).
+    compaction = options.compact?.().catch((error: unknown) => logger.warn({ err: error, slot: archiver.names.slot }, 'WAL segment compaction failed; the next attempt tries again'));
     logger.info({ slot: archiver.names.slot, previousArchivedLsn: previous?.archivedLsn, gap: ensured.gap }, previous
       ? 'WAL archiver resuming from its slot after an interrupted attempt'
       : 'WAL archiver started');
@@ -66,6 +73,7 @@ export async function runArchiverActivity(archiver: WalArchiver, input: ArchiveW
       }
     }
   } finally {
+    await compaction;
     clearInterval(ticker);
   }
 }

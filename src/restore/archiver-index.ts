@@ -1,15 +1,16 @@
 import { Pool, PoolClient } from 'pg';
 import { withTransaction } from '../db/pool';
 import { SchemaChangeMarker } from './schema-change';
+import { segmentEndLsn } from './segment-store';
 import { Segment } from './wal.types';
 
 export interface IndexedBatch {
   slot: string;
   segments: Array<{ segment: Segment; key: string; bucket: string }>;
   schemaChanges: SchemaChangeMarker[];
-  /** end LSN and commit time (µs) of the batch's last transaction: what the slot is confirmed to next */
-  archivedLsn: string;
-  archivedCommitMicros: string;
+  /** end LSN and commit time (µs) of the batch's last transaction: what the slot is confirmed to next (none for a part of a large transaction) */
+  archivedLsn?: string;
+  archivedCommitMicros?: string;
 }
 
 /**
@@ -23,6 +24,7 @@ export async function indexBatch(catalogPool: Pool, batch: IndexedBatch): Promis
   await withTransaction(catalogPool, async (client) => {
     for (const s of batch.segments) await insertSegment(client, batch.slot, s);
     for (const marker of batch.schemaChanges) await insertSchemaChange(client, batch.slot, marker);
+    if (batch.archivedLsn === undefined) return;
     // Never backwards: a drain repeated after a crash re-archives what is already there.
     await client.query(
       `UPDATE wal_archives
@@ -43,7 +45,7 @@ async function insertSegment(client: PoolClient, slot: string, { segment, key, b
     `INSERT INTO wal_segments (slot_name, tenant_id, first_lsn, last_lsn, first_commit_at, last_commit_at, transaction_count, change_count, bucket, object_key)
      VALUES ($1, $2, $3, $4, timestamptz 'epoch' + $5::bigint * interval '1 microsecond', timestamptz 'epoch' + $6::bigint * interval '1 microsecond', $7, $8, $9, $10)
      ON CONFLICT (object_key) DO NOTHING`,
-    [slot, segment.tenantId, txs[0].commitLsn, txs[txs.length - 1].endLsn, min.toString(), max.toString(),
+    [slot, segment.tenantId, txs[0].commitLsn, segmentEndLsn(segment), min.toString(), max.toString(),
       txs.length, txs.reduce((n, t) => n + t.changes.length, 0), bucket, key],
   );
 }

@@ -5,14 +5,13 @@ import { Config, loadConfig } from '../config';
 import { DatamapService } from '../datamap/datamap.service';
 import { AppDatabase } from '../db/databases';
 import { createPool } from '../db/pool';
-import { kmsKeyring } from '../kms/keyring';
 import { createS3Client } from '../s3/s3';
 import { localEndpoints } from '../stack/endpoints';
 import { ensureArchiveSource } from './archiver-source';
 import { ArchiverStatus, readArchiverStatus } from './archiver-status';
 import { parseDurationMs } from './pitr-window';
 import { archiveNamesFor } from './restore.activities';
-import { compactArchive, COMPACTION_DEFAULTS, CompactionResult, MergedSegment } from './segment-compaction';
+import { compactArchive, compactionDependencies, COMPACTION_DEFAULTS, CompactionResult, MergedSegment } from './segment-compaction';
 import { clientDataConverter } from '../temporal/data-converter';
 
 /**
@@ -74,7 +73,7 @@ export function archiverCommand(): Command {
       try {
         const merged: MergedSegment[] = [];
         const result = await compactArchive(
-          { catalogPool, s3, bucket: config.S3_EXPORT_BUCKET, sseKmsKeyId: config.S3_SSE_KMS_KEY_ID, keyring: kmsKeyring(config, config.KMS_EXPORT_KEY_ARN) },
+          compactionDependencies(config, catalogPool, s3),
           {
             settleMs: durationOption('--settle', options.settle), graceMs: durationOption('--grace', options.grace), tenantIds: options.tenant,
             budgetMs: Number.POSITIVE_INFINITY,

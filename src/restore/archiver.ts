@@ -3,14 +3,16 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { Client, Pool, escapeIdentifier } from 'pg';
 import { DataMap } from '../datamap/datamap.types';
 import { logger } from '../logger';
-import { assembleTransactions, MARKER_PREFIX } from './assemble';
+import { MARKER_PREFIX, TransactionAssembler } from './assemble';
 import { readSlotHealth, SlotHealth, slotLagWarning } from './archiver-health';
 import { indexBatch } from './archiver-index';
 import { ArchiveGap, ArchiveNames, reconcileSlot } from './archiver-slot';
 import { ensureArchiveSource } from './archiver-source';
 import { groupByTenant } from './group-by-tenant';
+import { parseLsn } from './lsn';
 import { putSegment } from './segment-store';
-import { Relation, Segment } from './wal.types';
+import { SchemaChangeMarker } from './schema-change';
+import { ArchivedTransaction, Relation, Segment } from './wal.types';
 
 export type { ArchiveNames } from './archiver-slot';
 
@@ -32,6 +34,8 @@ export interface ArchiverDependencies {
   onDurable?(archivedLsn: string): void | Promise<void>;
   /** warn when safe_wal_size falls under this fraction of max_slot_wal_keep_size (default 0.2) */
   warnSafeWalFraction?: number;
+  /** a transaction with more changes than this is archived in parts (default PART_CHANGES; tests set it low) */
+  partChanges?: number;
 }
 
 export const DEFAULT_ARCHIVE: ArchiveNames = { slot: 'compliance_ops_pitr', publication: 'compliance_ops_pitr' };
@@ -60,8 +64,18 @@ export class ArchiveGapError extends Error {
   }
 }
 
-/** Rows per peek: whole transactions only, so a batch may run over. Bounds memory per drain step. */
-const BATCH_MESSAGES = 5000;
+/** Rows per peek: whole transactions only, so a peek may run over (one large transaction is all of it). */
+const PEEK_MESSAGES = 5000;
+/** Rows fetched from a peek's cursor at a time, and the changes of whole transactions archived together as one batch. */
+const FETCH_ROWS = 5000;
+const BATCH_CHANGES = 5000;
+/**
+ * A transaction still being read with more changes than this is archived in
+ * parts as it goes (transaction-parts.ts), so a drain holds at most about
+ * this many of its changes however large it is (a bulk migration of
+ * millions of rows), instead of all of them.
+ */
+export const PART_CHANGES = 50_000;
 /** How long a drain waits for another drain of the same slot (a restore's, a second worker's) before giving up. */
 const LOCK_TIMEOUT_MS = 120_000;
 /** A slot-lag warning at most this often per archiver, however often it drains. */
@@ -119,20 +133,7 @@ export class WalArchiver {
       const total: DrainResult = {
         archivedLsn: await this.archivedLsn(), transactions: 0, changes: 0, segments: 0, schemaChanges: 0, gap, lagBytes: null, safeWalBytes: null, walStatus: null,
       };
-      for (;;) {
-        const { rows } = await client.query<{ data: Buffer }>(
-          `SELECT data FROM pg_logical_slot_peek_binary_changes($1, $2::pg_lsn, $3, 'proto_version', '1', 'publication_names', $4, 'messages', 'true')`,
-          [this.names.slot, until, BATCH_MESSAGES, this.names.publication],
-        );
-        const batch = rows.length === 0 ? null : await this.archiveBatch(client, rows.map((r) => r.data));
-        if (!batch) break;
-        total.archivedLsn = batch.archivedLsn;
-        total.transactions += batch.transactions;
-        total.changes += batch.changes;
-        total.segments += batch.segments;
-        total.schemaChanges += batch.schemaChanges;
-        onBatch?.(total);
-      }
+      while (await this.drainPeek(client, until, total, onBatch));
       const health = await readSlotHealth(client, this.names.slot);
       if (!health || health.walStatus === 'lost') throw new ArchiveGapError(this.names.slot, health ? 'was invalidated (max_slot_wal_keep_size)' : 'is gone (dropped, or lost in a failover)');
       this.warnOnLag(health);
@@ -154,17 +155,76 @@ export class WalArchiver {
     });
   }
 
-  private async archiveBatch(client: Client, messages: Buffer[]) {
+  /**
+   * One peek of the slot up to `until`, read through a cursor (Postgres
+   * materialises the peek and spills it to disk; this process holds one
+   * fetch at a time): whole transactions are archived in batches as they
+   * complete, a transaction too large to hold is archived in parts while it
+   * is read, and the slot is confirmed to the end of the last whole
+   * transaction once the peek is done. Returns whether it archived anything.
+   */
+  private async drainPeek(client: Client, until: string, total: DrainResult, onBatch?: (progress: DrainResult) => void): Promise<boolean> {
     const map = await this.deps.loadDataMap();
-    const { transactions, relations, schemaChanges } = assembleTransactions(messages, this.relations);
-    if (transactions.length === 0) return null;
-    const byTenant = groupByTenant(map, relations, transactions);
-    const segments: Array<{ segment: Segment; key: string; bucket: string }> = [];
-    for (const [tenantId, txs] of byTenant) {
-      const used = new Set(txs.flatMap((tx) => tx.changes.flatMap((c) => (c.op === 'truncate' ? c.rels : [c.rel]))));
-      const segment: Segment = { version: 1, tenantId, relations: [...relations.values()].filter((r) => used.has(r.oid)), transactions: txs };
-      segments.push({ segment, key: await putSegment(this.deps, segment), bucket: this.deps.bucket });
+    const assembler = new TransactionAssembler(this.relations);
+    const partTenants: PartCounters = new Map();
+    let confirmed: string | null = null;
+    const archiveCompleted = async () => {
+      const { transactions, schemaChanges } = assembler.takeCompleted();
+      if (transactions.length === 0) return;
+      const batch = await this.archiveTransactions(map, assembler.relations, transactions, schemaChanges, partTenants);
+      confirmed = batch.archivedLsn;
+      total.archivedLsn = batch.archivedLsn;
+      total.transactions += batch.transactions;
+      total.changes += batch.changes;
+      total.segments += batch.segments;
+      total.schemaChanges += batch.schemaChanges;
+      onBatch?.(total);
+    };
+    await client.query('BEGIN');
+    try {
+      await client.query(
+        `DECLARE wal NO SCROLL CURSOR FOR SELECT data FROM pg_logical_slot_peek_binary_changes($1, $2::pg_lsn, $3, 'proto_version', '1', 'publication_names', $4, 'messages', 'true')`,
+        [this.names.slot, until, PEEK_MESSAGES, this.names.publication],
+      );
+      for (;;) {
+        const { rows } = await client.query<{ data: Buffer }>(`FETCH ${FETCH_ROWS} FROM wal`);
+        if (rows.length === 0) break;
+        for (const { data } of rows) {
+          if (!assembler.push(data)) {
+            // A relation changes shape: what used the old shape is archived first, then the message is taken.
+            await archiveCompleted();
+            assembler.push(data);
+          }
+          if (assembler.openChanges >= (this.deps.partChanges ?? PART_CHANGES)) {
+            await archiveCompleted();
+            const part = await this.archivePart(map, assembler, partTenants);
+            total.changes += part.changes;
+            total.segments += part.segments;
+            onBatch?.(total);
+          }
+        }
+        if (assembler.completed.reduce((n, tx) => n + tx.changes.length, 0) >= BATCH_CHANGES) await archiveCompleted();
+      }
+      if (!assembler.betweenTransactions) throw new Error('pgoutput: the decoded batch ends inside a transaction');
+      await archiveCompleted();
+    } finally {
+      await client.query('ROLLBACK').catch(() => undefined);
     }
+    if (confirmed === null) return false;
+    // Only now, with every segment durable and indexed, may the slot forget these transactions.
+    await client.query('SELECT pg_replication_slot_advance($1, $2::pg_lsn)', [this.names.slot, confirmed]);
+    for (const [oid, relation] of assembler.relations) this.relations.set(oid, relation);
+    return true;
+  }
+
+  /** Whole transactions: one segment per tenant, indexed with the archive's new high-water mark. */
+  private async archiveTransactions(
+    map: DataMap, relations: Map<number, Relation>, transactions: ArchivedTransaction[], schemaChanges: SchemaChangeMarker[], partTenants: PartCounters,
+  ) {
+    const byTenant = groupByTenant(map, relations, transactions);
+    closePartedTransactions(byTenant, transactions, partTenants);
+    const segments: Array<{ segment: Segment; key: string; bucket: string }> = [];
+    for (const [tenantId, txs] of byTenant) segments.push(await this.putTenantSegment(relations, tenantId, txs));
     const last = transactions[transactions.length - 1];
     await indexBatch(this.deps.catalogPool, { slot: this.names.slot, segments, schemaChanges, archivedLsn: last.endLsn, archivedCommitMicros: last.commitMicros });
     for (const change of schemaChanges) {
@@ -172,9 +232,6 @@ export class WalArchiver {
         'schema change in the WAL archive: restores whose replay crosses it are refused for this table; take new snapshots after the migration');
     }
     await this.deps.onDurable?.(last.endLsn);
-    // Only now, with every segment durable and indexed, may the slot forget these transactions.
-    await client.query('SELECT pg_replication_slot_advance($1, $2::pg_lsn)', [this.names.slot, last.endLsn]);
-    for (const [oid, relation] of relations) this.relations.set(oid, relation);
     return {
       archivedLsn: last.endLsn,
       transactions: transactions.length,
@@ -182,6 +239,29 @@ export class WalArchiver {
       segments: segments.length,
       schemaChanges: schemaChanges.length,
     };
+  }
+
+  /** The open transaction's changes so far, as one part per tenant: durable and indexed, but the archive's high-water mark stays put. */
+  private async archivePart(map: DataMap, assembler: TransactionAssembler, partTenants: PartCounters): Promise<{ changes: number; segments: number }> {
+    const part = assembler.takeOpenPart();
+    const counters = partTenants.get(part.commitLsn) ?? new Map<string, number>();
+    partTenants.set(part.commitLsn, counters);
+    const segments: Array<{ segment: Segment; key: string; bucket: string }> = [];
+    for (const [tenantId, [share]] of groupByTenant(map, assembler.relations, [part])) {
+      // Numbered per tenant: a tenant's parts are 0, 1, 2… whichever of the transaction's parts it had changes in.
+      const index = counters.get(tenantId) ?? 0;
+      counters.set(tenantId, index + 1);
+      segments.push(await this.putTenantSegment(assembler.relations, tenantId, [{ ...share, part: { index, final: false } }]));
+    }
+    await indexBatch(this.deps.catalogPool, { slot: this.names.slot, segments, schemaChanges: [] });
+    logger.debug({ slot: this.names.slot, commitLsn: part.commitLsn, part: part.part!.index, changes: part.changes.length }, 'large transaction: part archived');
+    return { changes: part.changes.length, segments: segments.length };
+  }
+
+  private async putTenantSegment(relations: Map<number, Relation>, tenantId: string, txs: ArchivedTransaction[]) {
+    const used = new Set(txs.flatMap((tx) => tx.changes.flatMap((c) => (c.op === 'truncate' ? c.rels : [c.rel]))));
+    const segment: Segment = { version: 1, tenantId, relations: [...relations.values()].filter((r) => used.has(r.oid)), transactions: txs };
+    return { segment, key: await putSegment(this.deps, segment), bucket: this.deps.bucket };
   }
 
   /** One drain of this slot at a time, across processes; released when the drain's connection closes (or dies). */
@@ -219,4 +299,36 @@ async function writeMarker(client: Client): Promise<string> {
   await client.query(`SELECT pg_logical_emit_message(true, $1, '')`, [`${MARKER_PREFIX}.mark`]);
   const { rows } = await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
   return rows[0].lsn;
+}
+
+/** Per large transaction being read (by commit LSN): how many parts each tenant has so far. */
+type PartCounters = Map<string, Map<string, number>>;
+
+/**
+ * A large transaction's last part, per tenant: a tenant with earlier parts
+ * gets its final part (if need be with no changes: a reader knows the
+ * transaction is whole only once it sees it), one with none gets its share
+ * as a whole transaction (transaction-parts.ts).
+ */
+function closePartedTransactions(byTenant: Map<string, ArchivedTransaction[]>, transactions: ArchivedTransaction[], partTenants: PartCounters): void {
+  for (const tx of transactions) {
+    if (!tx.part?.final) continue;
+    const counters = partTenants.get(tx.commitLsn) ?? new Map<string, number>();
+    for (const [tenant, list] of byTenant) {
+      const i = list.findIndex((t) => t.commitLsn === tx.commitLsn);
+      if (i < 0) continue;
+      const index = counters.get(tenant);
+      const { part: _, ...whole } = list[i];
+      list[i] = index === undefined ? whole : { ...whole, part: { index, final: true } };
+    }
+    for (const [tenant, index] of counters) {
+      const list = byTenant.get(tenant) ?? [];
+      if (list.some((t) => t.commitLsn === tx.commitLsn)) continue;
+      const { part: _, ...whole } = tx;
+      list.push({ ...whole, changes: [], part: { index, final: true } });
+      list.sort((a, b) => (parseLsn(a.commitLsn) < parseLsn(b.commitLsn) ? -1 : 1));
+      byTenant.set(tenant, list);
+    }
+    partTenants.delete(tx.commitLsn);
+  }
 }

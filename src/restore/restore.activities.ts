@@ -13,6 +13,8 @@ import { RestoreTarget } from './restore-target';
 import { takeTenantSnapshot, TenantSnapshot } from './tenant-snapshot';
 import { expireStagings, promoteStaging, PromoteResult } from './staging-lifecycle';
 import { logger } from '../logger';
+import { workerMetrics } from '../metrics/worker-metrics';
+import { compactArchive, compactionDependencies } from './segment-compaction';
 import type { PromoteWorkflowInput } from '../../workflows/messages';
 
 export interface RestoreActivityDependencies {
@@ -111,7 +113,9 @@ export function createRestoreActivities(deps: RestoreActivityDependencies) {
      * `intervalSeconds` for `maxSeconds`, heartbeating the confirmed LSN.
      * Temporal retries it forever on failure; it resumes from the slot.
      */
-    archiveWal: activity((input: ArchiveWalInput): Promise<ArchiverHeartbeat> => runArchiverActivity(archiver, input, currentActivity())),
+    archiveWal: activity((input: ArchiveWalInput): Promise<ArchiverHeartbeat> => runArchiverActivity(archiver, input, currentActivity(), {
+      compact: async () => workerMetrics().compactedSegments(await compactArchive(compactionDependencies(deps.config, deps.catalogPool, deps.s3))),
+    })),
   };
 }
 

@@ -1,4 +1,7 @@
+import { S3Client } from '@aws-sdk/client-s3';
 import { Pool, PoolClient } from 'pg';
+import { Config } from '../config';
+import { kmsKeyring } from '../kms/keyring';
 import { sqlQuery } from '../db/sql-files';
 import { runBounded } from '../export/run-bounded';
 import { logger } from '../logger';
@@ -6,7 +9,7 @@ import { inTransaction, withArchiveTenantLock } from './archive-tenant-lock';
 import { IndexedSegment, planRuns } from './compaction-plan';
 import { cancelDelete, scheduleDeletes, sweepSegmentDeletes } from './segment-deletes';
 import { groupMergeable, mergeSegments } from './segment-merge';
-import { getSegment, mergedSegmentKey, putSegment, SegmentStoreEnvironment } from './segment-store';
+import { getSegment, mergedSegmentKey, putSegment, segmentEndLsn, SegmentStoreEnvironment } from './segment-store';
 import { Segment } from './wal.types';
 
 /*
@@ -47,6 +50,11 @@ import { Segment } from './wal.types';
 
 export interface CompactionDependencies extends SegmentStoreEnvironment {
   catalogPool: Pool;
+}
+
+/** Where the service's archive lives, from its configuration. */
+export function compactionDependencies(config: Config, catalogPool: Pool, s3: S3Client): CompactionDependencies {
+  return { catalogPool, s3, bucket: config.S3_EXPORT_BUCKET, sseKmsKeyId: config.S3_SSE_KMS_KEY_ID, keyring: kmsKeyring(config, config.KMS_EXPORT_KEY_ARN) };
 }
 
 export interface CompactionOptions {
@@ -211,7 +219,7 @@ async function mergeGroup(
     const locked = await catalog.query('SELECT id FROM wal_segments WHERE id = ANY ($1::bigint[]) FOR UPDATE', [ids]);
     if (locked.rowCount !== ids.length) return false;
     await catalog.query(sqlQuery('restore', 'compaction-insert-merged.sql'), [
-      rows[0].slotName, tenantId, txs[0].commitLsn, txs[txs.length - 1].endLsn,
+      rows[0].slotName, tenantId, txs[0].commitLsn, segmentEndLsn(merged),
       micros.reduce((a, b) => (a <= b ? a : b)).toString(), micros.reduce((a, b) => (a >= b ? a : b)).toString(),
       txs.length, changes, deps.bucket, key, ids,
     ]);
@@ -225,6 +233,6 @@ async function mergeGroup(
     return null;
   }
   return {
-    tenantId, objectKey: key, inputs: rows.length, transactions: txs.length, changes, firstLsn: txs[0].commitLsn, lastLsn: txs[txs.length - 1].endLsn,
+    tenantId, objectKey: key, inputs: rows.length, transactions: txs.length, changes, firstLsn: txs[0].commitLsn, lastLsn: segmentEndLsn(merged),
   };
 }

@@ -1,5 +1,6 @@
 import { parseLsn } from './lsn';
 import { ArchivedTransaction, Relation, Segment } from './wal.types';
+import { recordKey } from './transaction-parts';
 
 /**
  * Pure rules of segment compaction (src/restore/segment-compaction.ts): which
@@ -67,7 +68,7 @@ export function groupMergeable(segments: Segment[], limits: { maxJsonBytes: numb
 
 /**
  * The one segment that replaces `segments` (one tenant's, in LSN order):
- * exactly the union of their transactions, each once by commit LSN (a drain
+ * exactly the union of their transactions, each once by commit LSN and part (a drain
  * repeated after a crash archives a transaction twice; the first copy in
  * input order is kept, as the archive reader keeps it), in commit order, with
  * the relations those transactions use. Throws when the inputs belong to
@@ -85,11 +86,12 @@ export function mergeSegments(segments: Segment[]): Segment {
     const conflict = shapeConflict(relations, segment);
     if (conflict) throw new UnmergeableSegmentsError(`relation ${conflict.schema}.${conflict.name} (oid ${conflict.oid}) has two shapes`);
     for (const r of segment.relations) relations.set(r.oid, r);
-    for (const tx of segment.transactions) if (!byCommit.has(tx.commitLsn)) byCommit.set(tx.commitLsn, tx);
+    for (const tx of segment.transactions) if (!byCommit.has(recordKey(tx))) byCommit.set(recordKey(tx), tx);
   }
+  // Parts of a large transaction stay parts (the reader joins them), in order.
   const transactions = [...byCommit.values()].sort((a, b) => {
     const d = parseLsn(a.commitLsn) - parseLsn(b.commitLsn);
-    return d < 0n ? -1 : d > 0n ? 1 : 0;
+    return d < 0n ? -1 : d > 0n ? 1 : (a.part?.index ?? 0) - (b.part?.index ?? 0);
   });
   if (transactions.length === 0) throw new UnmergeableSegmentsError('they hold no transaction');
   const used = new Set(transactions.flatMap((tx) => tx.changes.flatMap((c) => (c.op === 'truncate' ? c.rels : [c.rel]))));

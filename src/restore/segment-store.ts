@@ -30,8 +30,16 @@ export function segmentEncryptionContext(tenantId: string) {
  */
 export function segmentKey(segment: Segment): string {
   const first = segment.transactions[0].commitLsn;
-  const last = segment.transactions[segment.transactions.length - 1].endLsn;
-  return `${walPrefixOfTenant(segment.tenantId)}${lsnKey(parseLsn(first))}-${lsnKey(parseLsn(last))}.seg`;
+  const lastTx = segment.transactions[segment.transactions.length - 1];
+  // A segment ending in a part of a large transaction (not its last) is named by that part too: each part has one of its own.
+  const part = lastTx.part && !lastTx.part.final ? `.part-${String(lastTx.part.index).padStart(6, '0')}` : '';
+  return `${walPrefixOfTenant(segment.tenantId)}${lsnKey(parseLsn(first))}-${lsnKey(parseLsn(segmentEndLsn(segment)))}${part}.seg`;
+}
+
+/** Where a segment's last record ends: its commit's end, or (a part before the last, which has no end yet) its commit LSN. */
+export function segmentEndLsn(segment: Segment): string {
+  const last = segment.transactions[segment.transactions.length - 1];
+  return last.endLsn === '' ? last.commitLsn : last.endLsn;
 }
 
 /**

@@ -4,12 +4,11 @@ import { Config } from '../config';
 import { DataMap } from '../datamap/datamap.types';
 import { uuidV5 } from '../demo/tenant-plan';
 import { currentActivity } from '../erasure/activity-context';
-import { kmsKeyring } from '../kms/keyring';
 import { workerMetrics } from '../metrics/worker-metrics';
 import { listTenantIds } from '../retention/retention.activities';
 import { pruneArchive, PruneResult } from './archive-retention';
 import { parseDurationMs } from './pitr-window';
-import { compactArchive, CompactionResult } from './segment-compaction';
+import { compactArchive, compactionDependencies, CompactionResult } from './segment-compaction';
 import { expireStagings } from './staging-lifecycle';
 
 export interface SnapshotScheduleDependencies {
@@ -58,10 +57,7 @@ export function createSnapshotScheduleActivities(deps: SnapshotScheduleDependenc
     async compactArchive(): Promise<CompactionResult> {
       const { config } = deps;
       const ctx = currentActivity();
-      const result = await compactArchive(
-        { catalogPool: deps.catalogPool, s3: deps.s3, bucket: config.S3_EXPORT_BUCKET, sseKmsKeyId: config.S3_SSE_KMS_KEY_ID, keyring: kmsKeyring(config, config.KMS_EXPORT_KEY_ARN) },
-        { onProgress: () => ctx?.heartbeat() },
-      );
+      const result = await compactArchive(compactionDependencies(config, deps.catalogPool, deps.s3), { onProgress: () => ctx?.heartbeat() });
       workerMetrics().compactedSegments(result);
       return result;
     },

@@ -57,6 +57,13 @@ export interface ArchivedTransaction {
   /** microseconds since the Unix epoch, as a decimal string (a JS Date would drop microseconds) */
   commitMicros: string;
   changes: Change[];
+  /**
+   * A transaction too large to hold in memory is archived in parts, in
+   * order: this record holds part `index` (from 0) of its changes, and
+   * `final` marks the last (the only one with `endLsn`). Absent: the whole
+   * transaction. See transaction-parts.ts.
+   */
+  part?: { index: number; final: boolean };
 }
 
 export interface Segment {
