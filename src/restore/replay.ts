@@ -27,8 +27,10 @@ const ROWS_PER_STATEMENT = 5_000;
  * that is exact); a change that cannot be folded is applied on its own
  * after everything folded before it. Returns the changes replayed.
  */
-export async function replayChanges(client: PoolClient, map: DataMap, schema: string, replay: ReplayTransaction[]): Promise<number> {
-  const applier = new StagingApplier(client, map, schema);
+export async function replayChanges(
+  client: PoolClient, map: DataMap, schema: string, replay: ReplayTransaction[], droppedColumns: Record<string, string[]> = {},
+): Promise<number> {
+  const applier = new StagingApplier(client, map, schema, droppedColumns);
   const folder = new ChangeFolder();
   let changes = 0;
   for (const r of replay) {
@@ -59,7 +61,15 @@ export class StagingApplier {
   private readonly entries = new Map<number, StagedTarget>();
   private readonly byName = new Map<string, StagedTarget>();
 
-  constructor(private readonly client: PoolClient, private readonly map: DataMap, private readonly schema: string) {}
+  /**
+   * `droppedColumns`: per table, columns the snapshot has and the live table
+   * has dropped since, staged as text (staging.ts): changes before the drop
+   * carry them, and replay writes them there too.
+   */
+  constructor(
+    private readonly client: PoolClient, private readonly map: DataMap, private readonly schema: string,
+    private readonly droppedColumns: Record<string, string[]> = {},
+  ) {}
 
   /** One change, row at a time. */
   async apply(change: Change, relations: Map<number, Relation>): Promise<void> {
@@ -128,8 +138,11 @@ export class StagingApplier {
     const relation = relations.get(rel);
     if (!relation) throw new ReplayMismatchError(`a segment refers to relation ${rel} it does not describe`);
     if (cached && cached.relation === relation) return cached;
-    const entry = this.map.tables.find((e) => e.schema === relation.schema && e.name === relation.name);
-    if (!entry) throw new ReplayMismatchError(`${relation.schema}.${relation.name} is archived but not in the data map`);
+    const mapped = this.map.tables.find((e) => e.schema === relation.schema && e.name === relation.name);
+    if (!mapped) throw new ReplayMismatchError(`${relation.schema}.${relation.name} is archived but not in the data map`);
+    const dropped = this.droppedColumns[mapped.name] ?? [];
+    const entry = dropped.length === 0 ? mapped
+      : { ...mapped, columns: [...mapped.columns, ...dropped.map((name) => ({ name, type: 'text', nullable: true, toastable: true }))] };
     const live = entry.columns.map((c) => c.name);
     const archived = relation.columns.map((c) => c.name);
     if (archived.some((c) => !live.includes(c)) || entry.primaryKey.some((k) => !archived.includes(k))) {

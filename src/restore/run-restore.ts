@@ -13,7 +13,7 @@ import { eraseTombstonedSubjects } from './reerase';
 import { replayChanges } from './replay';
 import { resolveTarget, RestoreTarget, timeToMicros } from './restore-target';
 import { readArchive, SnapshotChoice, snapshotCandidates } from './snapshot-choice';
-import { assertPitrCapable, createStagingSchema, loadSnapshot, restoredTables, stagingSchemaName } from './staging';
+import { assertPitrCapable, createStagingSchema, LoadedSnapshot, loadSnapshot, restoredTables, stagingSchemaName } from './staging';
 import { swapInPlace, SwapResult } from './swap';
 import { refuseErasedTenant } from './swap-guard';
 import { restoreStepLogger, RestoreStepLog } from './restore-steps';
@@ -110,11 +110,13 @@ export async function runRestore(
 
   onStage('load');
   const settled = await early;
-  if (!settled || snapshot.id !== candidates[0].id) await stageSnapshot(deps, map, snapshot, schema, step);
+  let loaded: LoadedSnapshot;
+  if (!settled || snapshot.id !== candidates[0].id) loaded = await stageSnapshot(deps, map, snapshot, schema, step);
   else if ('error' in settled) throw settled.error;
+  else loaded = settled.value;
 
   onStage('replay');
-  const applied = await replayInto(deps.appPool, map, schema, replay);
+  const applied = await replayInto(deps.appPool, map, schema, replay, loaded.droppedColumns);
   step('replay', { transactions: applied, changes: replay.reduce((n, r) => n + r.tx.changes.length, 0) });
 
   onStage('erase');
@@ -153,7 +155,7 @@ export async function runRestore(
 }
 
 /** A fresh staging schema holding the snapshot, keys built. */
-async function stageSnapshot(deps: RestoreDependencies, map: DataMap, snapshot: TenantSnapshot, schema: string, step: RestoreStepLog): Promise<void> {
+async function stageSnapshot(deps: RestoreDependencies, map: DataMap, snapshot: TenantSnapshot, schema: string, step: RestoreStepLog): Promise<LoadedSnapshot> {
   const started = performance.now();
   const setup = await deps.appPool.connect();
   try {
@@ -162,12 +164,13 @@ async function stageSnapshot(deps: RestoreDependencies, map: DataMap, snapshot: 
     setup.release();
   }
   const loaded = await loadSnapshot(deps, map, snapshot, schema, step);
-  step('load', { snapshotId: snapshot.id, rows: Object.values(loaded).reduce((a, b) => a + b, 0) }, started);
+  step('load', { snapshotId: snapshot.id, rows: Object.values(loaded.rows).reduce((a, b) => a + b, 0), droppedColumns: loaded.droppedColumns }, started);
+  return loaded;
 }
 
 /** A promise that never rejects (so nobody has to be waiting on it when it fails), holding its outcome. */
-function settle(promise: Promise<void>): Promise<{ ok: true } | { error: unknown }> {
-  return promise.then(() => ({ ok: true as const }), (error: unknown) => ({ error }));
+function settle<T>(promise: Promise<T>): Promise<{ value: T } | { error: unknown }> {
+  return promise.then((value) => ({ value }), (error: unknown) => ({ error }));
 }
 
 /** Drops a staging schema (after inspection, or when a staging restore is discarded). */
@@ -186,12 +189,12 @@ async function refuseFutureTarget(appPool: Pool, target: RestoreTarget): Promise
 }
 
 /** One staging transaction for the whole replay: a failed replay leaves the loaded snapshot, never half a history. */
-async function replayInto(appPool: Pool, map: DataMap, schema: string, replay: ReplayTransaction[]): Promise<number> {
+async function replayInto(appPool: Pool, map: DataMap, schema: string, replay: ReplayTransaction[], droppedColumns: Record<string, string[]>): Promise<number> {
   const client = await appPool.connect();
   let changes: number;
   try {
     await client.query('BEGIN');
-    changes = await replayChanges(client, map, schema, replay);
+    changes = await replayChanges(client, map, schema, replay, droppedColumns);
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);

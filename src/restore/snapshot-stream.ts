@@ -25,16 +25,19 @@ import { check, tap } from '../export/stream-checks';
  * the disk and no unverified row is ever committed. (It belongs next to
  * decryptExport, sharing its chunk checks, once the export module can take it.)
  *
- * Resolves with the rows COPYed (the file's data rows).
+ * `beforeCopy` sees the file's columns first (the staging table may need
+ * one the live table has dropped since). Resolves with the rows COPYed.
  */
 export async function copyVerifiedCsv(
   client: PoolClient, source: ExportSource, keyring: KeyringNode, context: Record<string, string>, file: FileRecord, table: string,
+  beforeCopy: (columns: string[]) => Promise<void> = async () => undefined,
 ): Promise<number> {
   const read = verifiedPlaintext(source, keyring, context, file);
   // COPY needs the column list, which is the file's header line.
   const { header, rest } = await firstLine(read.stream);
-  const columns = header.split(',').map((c) => q(c.replace(/^"|"$/g, '')));
-  const copy = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN WITH (FORMAT csv, HEADER true)`));
+  const names = header.split(',').map((c) => c.replace(/^"|"$/g, ''));
+  await beforeCopy(names);
+  const copy = client.query(copyFrom(`COPY ${table} (${names.map(q).join(', ')}) FROM STDIN WITH (FORMAT csv, HEADER true)`));
   try {
     await pipeline(rest, copy);
   } catch (error) {

@@ -55,16 +55,26 @@ export interface LoadDependencies {
 /** Tables streamed in at once: downloads, decryption and COPY of one overlap those of the others. */
 const PARALLEL_TABLES = 3;
 
+/** What a snapshot load staged: rows per table, and per table the columns the snapshot has that the live table has dropped since. */
+export interface LoadedSnapshot {
+  rows: Record<string, number>;
+  droppedColumns: Record<string, string[]>;
+}
+
 /**
  * Loads a snapshot into the staging schema: the manifest is verified
  * (signature, digest, encryption context), then each table file is streamed
  * from S3 through its checks into COPY (snapshot-stream.ts), in a transaction
  * per table that also builds its primary key and commits only once the
- * file checked out, a few tables at a time. Returns rows per table.
+ * file checked out, a few tables at a time. A column the live table has
+ * dropped since the snapshot is staged too, as text (its values as the
+ * snapshot wrote them), so a restore to before a DROP COLUMN brings the
+ * column's data back for inspection; an in-place swap writes only the live
+ * columns.
  */
 export async function loadSnapshot(
   deps: LoadDependencies, map: DataMap, snapshot: TenantSnapshot, schema: string, step: RestoreStepLog = () => undefined,
-): Promise<Record<string, number>> {
+): Promise<LoadedSnapshot> {
   const started = performance.now();
   const source = openExportSource(`s3://${snapshot.bucket}/${snapshot.prefix}`, deps.s3);
   const { manifest, context } = await readVerifiedManifest(source, deps, { tenantId: snapshot.tenantId, requestId: snapshotRequestId(snapshot.id) });
@@ -78,11 +88,16 @@ export async function loadSnapshot(
   });
   // Largest first, so the small tables fill in beside the last big one rather than wait behind it.
   const bySize = [...tables].sort((a, b) => b.file.bytes - a.file.bytes);
+  const droppedColumns: Record<string, string[]> = {};
   const counts = await runBounded(bySize.map(({ t, file }) => async () => {
     const client = await deps.appPool.connect();
     try {
       await client.query('BEGIN');
-      const rows = await copyVerifiedCsv(client, source, keyring, context, file, stagedTable(schema, t));
+      const rows = await copyVerifiedCsv(client, source, keyring, context, file, stagedTable(schema, t), async (columns) => {
+        const dropped = columns.filter((c) => !t.columns.some((live) => live.name === c));
+        for (const column of dropped) await client.query(`ALTER TABLE ${stagedTable(schema, t)} ADD COLUMN ${q(column)} text`);
+        if (dropped.length) droppedColumns[t.name] = dropped;
+      });
       if (t.primaryKey.length) await client.query(`ALTER TABLE ${stagedTable(schema, t)} ADD PRIMARY KEY (${t.primaryKey.map(q).join(', ')})`);
       await client.query('COMMIT');
       return rows;
@@ -93,5 +108,5 @@ export async function loadSnapshot(
       client.release();
     }
   }), PARALLEL_TABLES);
-  return Object.fromEntries(bySize.map(({ t }, i) => [t.name, counts[i]]));
+  return { rows: Object.fromEntries(bySize.map(({ t }, i) => [t.name, counts[i]])), droppedColumns };
 }

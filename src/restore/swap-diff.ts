@@ -22,14 +22,15 @@ export interface DiffRow {
 /**
  * One pass over the tenant's live rows and the staged ones: rows only
  * staged (insert), only live (delete), or in both but not identical
- * (update). `$1` the tenant, `$2` the most rows to return.
+ * (update), over the live columns (a staged column the live table dropped
+ * is not the live table's to compare). `$1` the tenant, `$2` the most rows to return.
  */
 export function diffQuery(t: TableEntry, tenantColumn: string, schema: string): string {
   const pk = t.primaryKey.map(q);
   const keys = pk.map((k, i) => `coalesce(s.${k}, l.${k})::text AS k${i}`);
   return `SELECT CASE WHEN l.${pk[0]} IS NULL THEN 'insert' WHEN s.${pk[0]} IS NULL THEN 'delete' ELSE 'update' END AS change, ${keys.join(', ')}
-    FROM (SELECT * FROM ${live(t)} WHERE ${q(tenantColumn)} = $1) l
-    FULL JOIN ${stagedTable(schema, t)} s ON ${pk.map((k) => `l.${k} = s.${k}`).join(' AND ')}
+    FROM (SELECT ${t.columns.map((c) => q(c.name)).join(', ')} FROM ${live(t)} WHERE ${q(tenantColumn)} = $1) l
+    FULL JOIN (SELECT ${t.columns.map((c) => q(c.name)).join(', ')} FROM ${stagedTable(schema, t)}) s ON ${pk.map((k) => `l.${k} = s.${k}`).join(' AND ')}
     WHERE l.${pk[0]} IS NULL OR s.${pk[0]} IS NULL OR NOT (l *= s)
     LIMIT $2`;
 }

@@ -59,7 +59,9 @@ describe('swap by difference: order and statements', () => {
   it('finds differing rows in one pass: missing, extra, or not byte-identical', () => {
     const comments = map().tables.find((t) => t.name === 'comments')!;
     const sql = diffQuery(comments, 'tenant_id', 'restore_x').replace(/\s+/g, ' ');
-    expect(sql).toContain(`FROM (SELECT * FROM "public"."comments" WHERE "tenant_id" = $1) l FULL JOIN "restore_x"."comments" s ON l."tenant_id" = s."tenant_id" AND l."id" = s."id"`);
+    // Only the live columns on both sides: a staged column the live table has dropped is not compared.
+    const columns = '"tenant_id", "id", "document_id", "author_id", "body"';
+    expect(sql).toContain(`FROM (SELECT ${columns} FROM "public"."comments" WHERE "tenant_id" = $1) l FULL JOIN (SELECT ${columns} FROM "restore_x"."comments") s ON l."tenant_id" = s."tenant_id" AND l."id" = s."id"`);
     expect(sql).toContain(`WHERE l."tenant_id" IS NULL OR s."tenant_id" IS NULL OR NOT (l *= s)`);
     expect(sql).toContain(`CASE WHEN l."tenant_id" IS NULL THEN 'insert' WHEN s."tenant_id" IS NULL THEN 'delete' ELSE 'update' END`);
     expect(sql).toContain('coalesce(s."tenant_id", l."tenant_id")::text AS k0, coalesce(s."id", l."id")::text AS k1');
