@@ -84,6 +84,8 @@ const ConfigSchema = z.object({
   SNAPSHOT_SCHEDULE: z.string().default('0 3 * * *')
     .refine((v) => v === 'off' || checkCron(v, 'UTC')?.field !== 'schedule', { error: 'a cron expression (e.g. "0 3 * * *", daily at 03:00) or "off"' })
     .describe('when every live tenant is snapshotted for point-in-time restore, and the archive pruned to PITR_WINDOW'),
+  SNAPSHOT_UNCHANGED: z.enum(['skip', 'take']).default('skip')
+    .describe('skip: a scheduled run leaves out tenants whose newest snapshot still holds what they hold now (nothing archived since); take: snapshot every tenant every run'),
   SNAPSHOT_TIME_ZONE: z.string().default('UTC').refine((v) => checkCron('0 3 * * *', v) === null, { error: 'an IANA time zone such as UTC or Europe/Berlin' }),
   PITR_WINDOW: z.string().default('7d').refine((v) => parseDurationMs(v) !== null, { error: 'a duration such as 7d, 36h or 90m' })
     .describe('how far back a tenant can be restored: older snapshots and WAL segments are deleted'),

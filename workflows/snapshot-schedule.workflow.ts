@@ -53,10 +53,14 @@ export type SnapshotScheduleResult = {
 export async function snapshotScheduleWorkflow(input: SnapshotScheduleInput): Promise<SnapshotScheduleResult> {
   try {
     await markRequest(input.requestId, 'running', { progress: { stage: 'listing tenants', percent: 0 } });
-    const { tenants, erased } = await listSnapshotTenants({ window: input.window });
+    // `unchanged` is absent from runs recorded before it existed: they replay as they ran.
+    const { tenants, erased, unchanged = [] } = await listSnapshotTenants({ window: input.window });
     const result: SnapshotScheduleResult = {
       window: input.window, tenantsTotal: tenants.length, taken: [], failed: [],
-      skipped: erased.map((tenantId) => ({ tenantId, reason: 'tenant_erased' })),
+      skipped: [
+        ...erased.map((tenantId) => ({ tenantId, reason: 'tenant_erased' })),
+        ...unchanged.map((tenantId) => ({ tenantId, reason: 'unchanged' })),
+      ],
       pruned: { windowStart: '', snapshotsDeleted: 0, segmentsDeleted: 0, anchoredTenants: 0 },
     };
     let next = 0;

@@ -6,7 +6,11 @@ import { uuidV5 } from '../demo/tenant-plan';
 import { currentActivity } from '../erasure/activity-context';
 import { workerMetrics } from '../metrics/worker-metrics';
 import { listTenantIds } from '../retention/retention.activities';
+import { sqlQuery } from '../db/sql-files';
+import { logger } from '../logger';
+import { SCAN_MARGIN } from './archive-reader';
 import { pruneArchive, PruneResult } from './archive-retention';
+import { archiverFor } from './restore.activities';
 import { parseDurationMs } from './pitr-window';
 import { compactArchive, compactionDependencies, CompactionResult } from './segment-compaction';
 import { expireStagings } from './staging-lifecycle';
@@ -31,17 +35,22 @@ export function createSnapshotScheduleActivities(deps: SnapshotScheduleDependenc
   return {
     /**
      * The live tenants, in tenant id order, each with the id its snapshot of
-     * this window gets; and the tenants left out because they are erased
-     * (tombstoned: an erasure under way, whose rows are still going).
+     * this window gets; the tenants left out because they are erased
+     * (tombstoned: an erasure under way, whose rows are still going); and,
+     * with SNAPSHOT_UNCHANGED=skip, those whose newest snapshot still holds
+     * what they hold now (their restores start from it and replay nothing).
      */
-    async listSnapshotTenants(input: { window: string }): Promise<{ tenants: Array<{ tenantId: string; snapshotId: string }>; erased: string[] }> {
+    async listSnapshotTenants(input: { window: string }): Promise<{ tenants: Array<{ tenantId: string; snapshotId: string }>; erased: string[]; unchanged: string[] }> {
       const ids = await listTenantIds(deps.appPool, await deps.loadDataMap(), null);
       const { rows } = await deps.catalogPool.query<{ tenant_id: string }>(
         'SELECT tenant_id FROM tombstones WHERE subject_hash IS NULL AND tenant_id = ANY ($1::text[])', [ids]);
       const erased = new Set(rows.map((r) => r.tenant_id));
+      const live = ids.filter((id) => !erased.has(id));
+      const unchanged = new Set(deps.config.SNAPSHOT_UNCHANGED === 'skip' ? await unchangedSinceLastSnapshot(deps, live) : []);
       return {
-        tenants: ids.filter((id) => !erased.has(id)).map((tenantId) => ({ tenantId, snapshotId: scheduledSnapshotId(tenantId, input.window) })),
+        tenants: live.filter((id) => !unchanged.has(id)).map((tenantId) => ({ tenantId, snapshotId: scheduledSnapshotId(tenantId, input.window) })),
         erased: ids.filter((id) => erased.has(id)),
+        unchanged: live.filter((id) => unchanged.has(id)),
       };
     },
 
@@ -65,3 +74,23 @@ export function createSnapshotScheduleActivities(deps: SnapshotScheduleDependenc
 }
 
 export type SnapshotScheduleActivities = ReturnType<typeof createSnapshotScheduleActivities>;
+
+/**
+ * The tenants among `ids` whose newest snapshot is still current
+ * (sql/queries/restore/snapshots-still-current.sql), judged on an archive
+ * drained up to now. When the archive cannot be drained (no slot yet, the
+ * database unreachable), none: every tenant is snapshotted, as before.
+ */
+async function unchangedSinceLastSnapshot(deps: SnapshotScheduleDependencies, ids: string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  let lsn: string;
+  try {
+    lsn = (await deps.appPool.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn;
+    await archiverFor(deps).archiveOnce();
+  } catch (error) {
+    logger.warn({ err: error }, 'snapshot schedule: the WAL archive could not be drained, so every tenant is snapshotted');
+    return [];
+  }
+  const { rows } = await deps.catalogPool.query<{ tenant_id: string }>(sqlQuery('restore', 'snapshots-still-current.sql'), [ids, lsn, SCAN_MARGIN]);
+  return rows.map((r) => r.tenant_id);
+}
