@@ -112,6 +112,8 @@ export async function preparePostgres(endpoints: LocalEndpoints): Promise<void> 
       const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [db]);
       if (found.rowCount === 0) await admin.query(`CREATE DATABASE ${escapeIdentifier(db)} OWNER ${escapeIdentifier(owner)}`);
     }
+    // Restores build their staging schemas in the application database.
+    await admin.query(`GRANT CREATE ON DATABASE ${escapeIdentifier(DEMO_DATABASE)} TO ${role}`);
   } finally {
     await admin.end();
   }
