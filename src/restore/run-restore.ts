@@ -102,8 +102,10 @@ export async function runRestore(
   try {
     choice = await readArchive(deps, restoredTables(map), tenantId, target, candidates, step);
   } catch (error) {
+    // Refused before anything was restored (a gap, a schema change, no usable snapshot): nothing to inspect.
     await early;
     await dropStaging(deps.appPool, schema).catch(() => undefined);
+    await registry.ended(request.restoreId, 'dropped', 'refused restore').catch(() => undefined);
     throw error;
   }
   const { snapshot, replay, skipped } = choice;
