@@ -8,6 +8,7 @@ import { readSlotHealth, SlotHealth, slotLagWarning } from './archiver-health';
 import { indexBatch } from './archiver-index';
 import { ArchiveGap, ArchiveNames, reconcileSlot } from './archiver-slot';
 import { ensureArchiveSource } from './archiver-source';
+import { runBounded } from '../export/run-bounded';
 import { groupByTenant } from './group-by-tenant';
 import { parseLsn } from './lsn';
 import { putSegment } from './segment-store';
@@ -76,6 +77,8 @@ const BATCH_CHANGES = 5000;
  * millions of rows), instead of all of them.
  */
 export const PART_CHANGES = 50_000;
+/** Segments written at once by a drain. */
+const PUT_SEGMENTS = 8;
 /** How long a drain waits for another drain of the same slot (a restore's, a second worker's) before giving up. */
 const LOCK_TIMEOUT_MS = 120_000;
 /** A slot-lag warning at most this often per archiver, however often it drains. */
@@ -223,8 +226,7 @@ export class WalArchiver {
   ) {
     const byTenant = groupByTenant(map, relations, transactions);
     closePartedTransactions(byTenant, transactions, partTenants);
-    const segments: Array<{ segment: Segment; key: string; bucket: string }> = [];
-    for (const [tenantId, txs] of byTenant) segments.push(await this.putTenantSegment(relations, tenantId, txs));
+    const segments = await this.putTenantSegments(relations, [...byTenant]);
     const last = transactions[transactions.length - 1];
     await indexBatch(this.deps.catalogPool, { slot: this.names.slot, segments, schemaChanges, archivedLsn: last.endLsn, archivedCommitMicros: last.commitMicros });
     for (const change of schemaChanges) {
@@ -246,22 +248,30 @@ export class WalArchiver {
     const part = assembler.takeOpenPart();
     const counters = partTenants.get(part.commitLsn) ?? new Map<string, number>();
     partTenants.set(part.commitLsn, counters);
-    const segments: Array<{ segment: Segment; key: string; bucket: string }> = [];
+    const shares: Array<[string, ArchivedTransaction[]]> = [];
     for (const [tenantId, [share]] of groupByTenant(map, assembler.relations, [part])) {
       // Numbered per tenant: a tenant's parts are 0, 1, 2… whichever of the transaction's parts it had changes in.
       const index = counters.get(tenantId) ?? 0;
       counters.set(tenantId, index + 1);
-      segments.push(await this.putTenantSegment(assembler.relations, tenantId, [{ ...share, part: { index, final: false } }]));
+      shares.push([tenantId, [{ ...share, part: { index, final: false } }]]);
     }
+    const segments = await this.putTenantSegments(assembler.relations, shares);
     await indexBatch(this.deps.catalogPool, { slot: this.names.slot, segments, schemaChanges: [] });
     logger.debug({ slot: this.names.slot, commitLsn: part.commitLsn, part: part.part!.index, changes: part.changes.length }, 'large transaction: part archived');
     return { changes: part.changes.length, segments: segments.length };
   }
 
-  private async putTenantSegment(relations: Map<number, Relation>, tenantId: string, txs: ArchivedTransaction[]) {
-    const used = new Set(txs.flatMap((tx) => tx.changes.flatMap((c) => (c.op === 'truncate' ? c.rels : [c.rel]))));
-    const segment: Segment = { version: 1, tenantId, relations: [...relations.values()].filter((r) => used.has(r.oid)), transactions: txs };
-    return { segment, key: await putSegment(this.deps, segment), bucket: this.deps.bucket };
+  /**
+   * One segment per tenant, PUT_SEGMENTS at a time: each is a KMS data key
+   * and an S3 PUT, so a batch touching twenty tenants written one after the
+   * other spent most of a drain waiting. The batch is indexed after all are durable.
+   */
+  private async putTenantSegments(relations: Map<number, Relation>, shares: Array<[string, ArchivedTransaction[]]>) {
+    return runBounded(shares.map(([tenantId, txs]) => async () => {
+      const used = new Set(txs.flatMap((tx) => tx.changes.flatMap((c) => (c.op === 'truncate' ? c.rels : [c.rel]))));
+      const segment: Segment = { version: 1, tenantId, relations: [...relations.values()].filter((r) => used.has(r.oid)), transactions: txs };
+      return { segment, key: await putSegment(this.deps, segment), bucket: this.deps.bucket };
+    }), PUT_SEGMENTS);
   }
 
   /** One drain of this slot at a time, across processes; released when the drain's connection closes (or dies). */
