@@ -65,11 +65,19 @@ export class ArchiveGapError extends Error {
   }
 }
 
-/** Rows per peek: whole transactions only, so a peek may run over (one large transaction is all of it). */
-const PEEK_MESSAGES = 5000;
-/** Rows fetched from a peek's cursor at a time, and the changes of whole transactions archived together as one batch. */
+/**
+ * Rows per peek: whole transactions only, so a peek may run over (one large
+ * transaction is all of it). The slot is confirmed once per peek.
+ */
+const PEEK_MESSAGES = 20_000;
+/** Rows fetched from a peek's cursor at a time. */
 const FETCH_ROWS = 5000;
-const BATCH_CHANGES = 5000;
+/**
+ * Changes of whole transactions archived together, one segment per tenant:
+ * each segment is a KMS data key and an S3 PUT, so larger batches mean fewer
+ * requests per change (and fewer objects for a restore to read).
+ */
+const BATCH_CHANGES = 20_000;
 /**
  * A transaction still being read with more changes than this is archived in
  * parts as it goes (transaction-parts.ts), so a drain holds at most about

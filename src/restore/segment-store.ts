@@ -56,7 +56,8 @@ export function mergedSegmentKey(segment: Segment, inputKeys: string[]): string 
 
 /** Gzipped JSON, envelope-encrypted, stored with SSE-KMS as well, under `key` (default: segmentKey). Resolves once S3 has it. */
 export async function putSegment(env: SegmentStoreEnvironment, segment: Segment, key = segmentKey(segment)): Promise<string> {
-  const body = await encryptBuffer(env.keyring, segmentEncryptionContext(segment.tenantId), gzipSync(Buffer.from(JSON.stringify(segment))));
+  // Level 1: the default (6) cost a drain more CPU than decoding the WAL, for segments a few percent smaller.
+  const body = await encryptBuffer(env.keyring, segmentEncryptionContext(segment.tenantId), gzipSync(Buffer.from(JSON.stringify(segment)), { level: 1 }));
   await env.s3.send(
     new PutObjectCommand({ Bucket: env.bucket, Key: key, Body: body, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: env.sseKmsKeyId }),
   );
