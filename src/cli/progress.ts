@@ -4,16 +4,14 @@ const WIDTH = 30;
 
 /** `[#######-------]  45%  running  users: 12,000 rows` — one line, redrawn in place on a terminal. */
 export function progressLine(request: RequestView): string {
-  const progress = (request.progress ?? {}) as { percent?: number; table?: string; rows?: number; bytes?: number };
-  if (progress.percent === undefined && request.status !== 'succeeded') {
-    // No estimate of the total: show what moves (the spinner of a long COPY).
-    const detail = progress.table ? `  ${progress.table}: ${(progress.rows ?? 0).toLocaleString('en-US')} rows` : '';
-    return `${request.status}${detail}`;
-  }
+  const progress = (request.progress ?? {}) as { percent?: number; table?: string; rows?: number; bytes?: number; stage?: string };
+  // What moves: the table a COPY is on, or else the stage (a restore's `replay`, an erasure's `verifying`).
+  const detail = progress.table ? `  ${progress.table}: ${(progress.rows ?? 0).toLocaleString('en-US')} rows`
+    : progress.stage && request.status === 'running' ? `  ${progress.stage}` : '';
+  if (progress.percent === undefined && request.status !== 'succeeded') return `${request.status}${detail}`;
   const percent = request.status === 'succeeded' ? 100 : Math.max(0, Math.min(100, Math.floor(progress.percent ?? 0)));
   const filled = Math.round((percent / 100) * WIDTH);
   const bar = `[${'#'.repeat(filled)}${'-'.repeat(WIDTH - filled)}]`;
-  const detail = progress.table ? `  ${progress.table}: ${(progress.rows ?? 0).toLocaleString('en-US')} rows` : '';
   return `${bar} ${String(percent).padStart(3)}%  ${request.status}${detail}`;
 }
 

@@ -18,6 +18,13 @@ describe('the CLI progress line', () => {
     expect(progressLine(request({ status: 'queued' }))).toBe('queued');
   });
 
+  it('names the stage when no table is moving: a restore replaying, an erasure verifying', () => {
+    expect(progressLine(request({ kind: 'restore', progress: { stage: 'replay', percent: 55 } })))
+      .toBe('[#################-------------]  55%  running  replay');
+    expect(progressLine(request({ kind: 'erasure', progress: { stage: 'verifying' } }))).toBe('running  verifying');
+    expect(progressLine(request({ status: 'succeeded', progress: { stage: 'swap', percent: 85 } }))).toMatch(/100%  succeeded$/);
+  });
+
   it('is full when the request succeeded', () => {
     expect(progressLine(request({ status: 'succeeded' }))).toMatch(/^\[#{30}\] 100%  succeeded$/);
   });
