@@ -83,9 +83,13 @@ export function createRestoreActivities(deps: RestoreActivityDependencies) {
     takeSnapshot: activity(async (input: { requestId: string; tenantId: string }): Promise<TenantSnapshot> => {
       const map = await deps.loadDataMap();
       // A snapshot older than the archive's slot is no restore point (nothing replays from it): the slot
-      // comes first. Right after start the supervised archiver may not have created it yet.
-      await archiver.ensure().catch((error: unknown) => logger.warn({ err: error, slot: archiver.names.slot },
-        'the WAL archive is not set up; this snapshot is a restore point only for restores the archive covers (compliance-ops archiver status)'));
+      // comes first. Right after start the supervised archiver may not have created it yet (once it
+      // has, the catalog knows the archive, and a scheduled run's many snapshots skip the setup).
+      const archived = await archiver.archivedLsn().then(() => true, () => false);
+      if (!archived) {
+        await archiver.ensure().catch((error: unknown) => logger.warn({ err: error, slot: archiver.names.slot },
+          'the WAL archive is not set up; this snapshot is a restore point only for restores the archive covers (compliance-ops archiver status)'));
+      }
       return takeTenantSnapshot(deps, map, normalizeTenantId(map, input.tenantId), input.requestId);
     }),
 
