@@ -3,6 +3,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { Pool, escapeIdentifier as q } from 'pg';
 import { Config } from '../config';
 import { DataMap } from '../datamap/datamap.types';
+import { withTransaction } from '../db/pool';
 import { normalizeTenantId } from '../erasure/purge-session';
 import { badInput } from '../errors';
 import { ReplayTransaction } from './archive-reader';
@@ -141,8 +142,7 @@ export async function runRestore(
   let swap: SwapResult | null = null;
   if (request.mode === 'in-place') {
     onStage('swap');
-    // Checked again right before acting: an erasure may have started meanwhile.
-    await refuseErasedTenant(deps.catalogPool, tenantId);
+    // The swap reads the tombstones again under its lock (swap-guard.ts): an erasure may have started meanwhile.
     swap = await swapInPlace(deps, map, schema, tenantId);
     step('swap', swap);
     // The staging schema now equals the live rows: a second copy of the tenant has no use left.
@@ -192,18 +192,7 @@ async function refuseFutureTarget(appPool: Pool, target: RestoreTarget): Promise
 
 /** One staging transaction for the whole replay: a failed replay leaves the loaded snapshot, never half a history. */
 async function replayInto(appPool: Pool, map: DataMap, schema: string, replay: ReplayTransaction[], droppedColumns: Record<string, string[]>): Promise<number> {
-  const client = await appPool.connect();
-  let changes: number;
-  try {
-    await client.query('BEGIN');
-    changes = await replayChanges(client, map, schema, replay, droppedColumns);
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  const changes = await withTransaction(appPool, (client) => replayChanges(client, map, schema, replay, droppedColumns));
   workerMetrics().replayedRows(changes);
   return replay.length;
 }

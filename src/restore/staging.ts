@@ -2,6 +2,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Pool, PoolClient, escapeIdentifier as q } from 'pg';
 import { Config } from '../config';
+import { withTransaction } from '../db/pool';
 import { DataMap, TableEntry } from '../datamap/datamap.types';
 import { openExportSource } from '../export/export-source';
 import { ExportVerificationError, readVerifiedManifest } from '../export/read-manifest';
@@ -89,24 +90,14 @@ export async function loadSnapshot(
   // Largest first, so the small tables fill in beside the last big one rather than wait behind it.
   const bySize = [...tables].sort((a, b) => b.file.bytes - a.file.bytes);
   const droppedColumns: Record<string, string[]> = {};
-  const counts = await runBounded(bySize.map(({ t, file }) => async () => {
-    const client = await deps.appPool.connect();
-    try {
-      await client.query('BEGIN');
-      const rows = await copyVerifiedCsv(client, source, keyring, context, file, stagedTable(schema, t), async (columns) => {
-        const dropped = columns.filter((c) => !t.columns.some((live) => live.name === c));
-        for (const column of dropped) await client.query(`ALTER TABLE ${stagedTable(schema, t)} ADD COLUMN ${q(column)} text`);
-        if (dropped.length) droppedColumns[t.name] = dropped;
-      });
-      if (t.primaryKey.length) await client.query(`ALTER TABLE ${stagedTable(schema, t)} ADD PRIMARY KEY (${t.primaryKey.map(q).join(', ')})`);
-      await client.query('COMMIT');
-      return rows;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
-  }), PARALLEL_TABLES);
+  const counts = await runBounded(bySize.map(({ t, file }) => () => withTransaction(deps.appPool, async (client) => {
+    const rows = await copyVerifiedCsv(client, source, keyring, context, file, stagedTable(schema, t), async (columns) => {
+      const dropped = columns.filter((c) => !t.columns.some((live) => live.name === c));
+      for (const column of dropped) await client.query(`ALTER TABLE ${stagedTable(schema, t)} ADD COLUMN ${q(column)} text`);
+      if (dropped.length) droppedColumns[t.name] = dropped;
+    });
+    if (t.primaryKey.length) await client.query(`ALTER TABLE ${stagedTable(schema, t)} ADD PRIMARY KEY (${t.primaryKey.map(q).join(', ')})`);
+    return rows;
+  })), PARALLEL_TABLES);
   return { rows: Object.fromEntries(bySize.map(({ t }, i) => [t.name, counts[i]])), droppedColumns };
 }
